@@ -1,0 +1,1 @@
+//! Health checking of real servers: checkers, scheduler with jitter, sans-IO rise/fall state per target.

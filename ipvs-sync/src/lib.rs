@@ -1,0 +1,1 @@
+//! IPVS generic-netlink client (mainline and FULLNAT dialects), declarative reconciler, sync daemon control.

@@ -1,0 +1,1 @@
+//! The vgw daemon: config, controller, IPVS/BGP/OSPF wiring, D-Bus service.
