@@ -1,1 +1,8 @@
-//! BGP-4 speaker for VIP announcements: packet codec, sans-IO session FSM, Adj-RIB-Out, tokio sessions.
+//! vgw-bgp: a BGP-4 speaker that announces and withdraws VIP prefixes to switches.
+//!
+//! - [`packet`]: the wire format, sans-IO.
+//! - [`fsm`] and [`session`]: the RFC 4271 section 8 session state machine, sans-IO.
+//! - [`rib`]: per-peer Adj-RIB-Out (update packing, End-of-RIB) and Adj-RIB-In.
+//! - [`transport`], [`speaker`]: tokio tasks and the [`Speaker`] handle.
+
+pub mod packet;
