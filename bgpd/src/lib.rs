@@ -5,4 +5,6 @@
 //! - [`rib`]: per-peer Adj-RIB-Out (update packing, End-of-RIB) and Adj-RIB-In.
 //! - [`transport`], [`speaker`]: tokio tasks and the [`Speaker`] handle.
 
+pub mod fsm;
 pub mod packet;
+pub mod session;
