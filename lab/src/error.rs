@@ -59,3 +59,12 @@ impl<T> IoContext<T> for std::io::Result<T> {
         self.map_err(|e| LabError::io(context(), e))
     }
 }
+
+impl From<std::io::Error> for LabError {
+    fn from(source: std::io::Error) -> Self {
+        LabError::Io {
+            context: "I/O error".to_string(),
+            source,
+        }
+    }
+}

@@ -28,6 +28,9 @@ static LAB_COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A set of hosts, links and processes that is torn down as a whole.
 ///
+/// With `VGW_LAB_KEEP=1` in the environment the lab directory (configs, logs) is kept for a
+/// post-mortem; namespaces and processes are removed all the same.
+///
 /// Cheap to clone; the last clone to drop tears the lab down.
 #[derive(Clone)]
 pub struct Lab {
@@ -37,7 +40,8 @@ pub struct Lab {
 struct LabInner {
     name: String,
     prefix: String,
-    dir: tempfile::TempDir,
+    dir_path: PathBuf,
+    dir: Mutex<Option<tempfile::TempDir>>,
     state: Mutex<LabState>,
 }
 
@@ -77,7 +81,8 @@ impl Lab {
             inner: Arc::new(LabInner {
                 name: name.to_string(),
                 prefix,
-                dir,
+                dir_path: dir.path().to_path_buf(),
+                dir: Mutex::new(Some(dir)),
                 state: Mutex::new(LabState::default()),
             }),
         })
@@ -90,7 +95,7 @@ impl Lab {
 
     /// A private directory for configs, sockets and logs; removed with the lab.
     pub fn dir(&self) -> &Path {
-        self.inner.dir.path()
+        &self.inner.dir_path
     }
 
     fn state(&self) -> MutexGuard<'_, LabState> {
@@ -235,6 +240,15 @@ impl LabInner {
         }
         for ns in st.namespaces.drain(..).rev() {
             delete_namespace(&ns);
+        }
+        let dir = self.dir.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(dir) = dir {
+            if std::env::var_os("VGW_LAB_KEEP").is_some() {
+                eprintln!(
+                    "vgw-lab: keeping {} (VGW_LAB_KEEP is set)",
+                    dir.keep().display()
+                );
+            }
         }
     }
 }

@@ -34,7 +34,11 @@ impl Exabgp {
             .join(format!("exabgp-{}-recorder.sh", host.name()));
         std::fs::write(
             &recorder,
-            format!("#!/bin/sh\nexec cat >> '{}'\n", received.display()),
+            // ExaBGP takes a helper whose stdout closes for dead, so only the writes redirect.
+            format!(
+                "#!/bin/sh\nwhile IFS= read -r line; do printf '%s\\n' \"$line\" >> '{}'; done\n",
+                received.display()
+            ),
         )
         .ctx(|| format!("cannot write {}", recorder.display()))?;
         set_executable(&recorder)?;
@@ -56,12 +60,11 @@ impl Exabgp {
     fn launch(&mut self) -> Result<()> {
         let mut cmd = Command::new("exabgp");
         cmd.arg(&self.conf)
-            .env("exabgp.daemon.daemonize", "false")
-            .env("exabgp.daemon.user", "root")
-            .env("exabgp.api.cli", "false")
-            .env("exabgp.log.destination", "stdout")
-            .env("exabgp.tcp.bind", "")
-            .env("exabgp.tcp.port", "179");
+            .env("exabgp_daemon_daemonize", "false")
+            .env("exabgp_daemon_user", "root")
+            .env("exabgp_api_cli", "false")
+            .env("exabgp_log_destination", "stdout")
+            .env("exabgp_tcp_port", "179");
         let spawned = self.lab.spawn(&self.host, &cmd)?;
         self.pid = spawned.pid;
         self.log = spawned.log;

@@ -3,6 +3,7 @@
 //! The daemons start with empty configs and private vty/zserv sockets; the test's config is then
 //! applied with `vtysh -f`, exactly as an operator would paste it.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -30,6 +31,11 @@ impl Frr {
         require_tool("vtysh", "frr")?;
         let dir = lab.dir().join(format!("frr-{}", host.name()));
         std::fs::create_dir_all(&dir).ctx(|| format!("cannot create {}", dir.display()))?;
+        // The daemons run as user frr and write their sockets and pid files here.
+        for (path, mode) in [(lab.dir(), 0o755), (dir.as_path(), 0o777)] {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                .ctx(|| format!("cannot chmod {}", path.display()))?;
+        }
         let mut f = Frr {
             lab: lab.clone(),
             host: host.clone(),
@@ -65,7 +71,8 @@ impl Frr {
                 .arg(&zserv)
                 .arg("--vty_socket")
                 .arg(&self.dir)
-                .args(["-u", "root", "-g", "root", "-P", "0", "--log", "stdout"]);
+                // FRR insists on its vty group; its packaged user has it.
+                .args(["-u", "frr", "-g", "frr", "-P", "0", "--log", "stdout"]);
             let spawned = self.lab.spawn(&self.host, &cmd)?;
             self.pids.push(spawned.pid);
             let vty = self.dir.join(format!("{daemon}.vty"));

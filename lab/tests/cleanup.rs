@@ -1,0 +1,79 @@
+//! A lab whose process is killed leaves namespaces behind; the next lab sweeps them, with the
+//! processes inside.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use vgw_lab::{lab_namespaces, wait_until, Lab};
+
+const HELPER_ENV: &str = "VGW_LAB_CRASH_HELPER";
+
+/// Run as a child process by `sweeps_what_a_killed_run_left`: builds a lab and waits to be killed.
+#[test]
+fn crash_helper() {
+    if std::env::var_os(HELPER_ENV).is_none() {
+        return; // only meaningful as the child of the test below
+    }
+    let lab = Lab::new("crash").unwrap();
+    let h = lab.host("victim").unwrap();
+    lab.spawn(&h, Command::new("sleep").arg("300")).unwrap();
+    println!("READY {}", h.netns());
+    std::thread::sleep(Duration::from_secs(120));
+}
+
+#[test]
+fn sweeps_what_a_killed_run_left() {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "crash_helper", "--nocapture"])
+        .env(HELPER_ENV, "1")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let prefix = format!("vgwlab-{}-", child.id());
+    wait_until("the helper's namespace", Duration::from_secs(30), || {
+        Ok(lab_namespaces()
+            .iter()
+            .any(|n| n.starts_with(&prefix) && n.ends_with("victim")))
+    })
+    .unwrap();
+    let ns = lab_namespaces()
+        .into_iter()
+        .find(|n| n.starts_with(&prefix))
+        .unwrap();
+    // Wait for the sleep inside, then crash the lab's owner.
+    wait_until("the process inside", Duration::from_secs(10), || {
+        Ok(Command::new("ip")
+            .args(["netns", "pids", &ns])
+            .output()?
+            .stdout
+            .len()
+            > 1)
+    })
+    .unwrap();
+    let inside = String::from_utf8(
+        Command::new("ip")
+            .args(["netns", "pids", &ns])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        lab_namespaces().contains(&ns),
+        "a SIGKILLed run cannot clean up after itself"
+    );
+
+    let _sweeper = Lab::new("sweeper").unwrap(); // sweeps on creation
+    assert!(
+        !lab_namespaces().contains(&ns),
+        "the stale namespace was swept"
+    );
+    for pid in inside.split_whitespace() {
+        wait_until("the stale process to die", Duration::from_secs(5), || {
+            Ok(!std::path::Path::new(&format!("/proc/{pid}")).exists())
+        })
+        .unwrap();
+    }
+}
