@@ -216,6 +216,29 @@ impl Lab {
         self.stop(pid, Duration::ZERO)
     }
 
+    /// Tears the lab down when the process gets SIGINT, SIGTERM or SIGHUP (Ctrl-C, a closed
+    /// terminal), then exits with 128 + the signal. For programs that own a lab for a while
+    /// (the demo, `vgw-lab` commands); tests rely on drop and the sweep instead.
+    pub fn teardown_on_signals(&self) -> Result<()> {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+            .ctx(|| "cannot install signal handlers".to_string())?;
+        let weak = Arc::downgrade(&self.inner);
+        std::thread::Builder::new()
+            .name("lab-signals".into())
+            .spawn(move || {
+                if let Some(sig) = signals.forever().next() {
+                    eprintln!("vgw-lab: signal {sig}: tearing the lab down");
+                    if let Some(inner) = weak.upgrade() {
+                        inner.teardown();
+                    }
+                    std::process::exit(128 + sig);
+                }
+            })
+            .ctx(|| "cannot start the signal thread".to_string())?;
+        Ok(())
+    }
+
     /// Tears everything down now (also done on drop). Idempotent.
     pub fn teardown(&self) {
         self.inner.teardown();

@@ -7,6 +7,7 @@ use std::time::Duration;
 use vgw_lab::{lab_namespaces, wait_until, Lab};
 
 const HELPER_ENV: &str = "VGW_LAB_CRASH_HELPER";
+const SIGNAL_HELPER_ENV: &str = "VGW_LAB_SIGNAL_HELPER";
 
 /// Run as a child process by `sweeps_what_a_killed_run_left`: builds a lab and waits to be killed.
 #[test]
@@ -75,5 +76,77 @@ fn sweeps_what_a_killed_run_left() {
             Ok(!std::path::Path::new(&format!("/proc/{pid}")).exists())
         })
         .unwrap();
+    }
+}
+
+/// Run as a child by `ctrl_c_tears_the_lab_down`: owns a lab that tears down on signals.
+#[test]
+fn signal_helper() {
+    if std::env::var_os(SIGNAL_HELPER_ENV).is_none() {
+        return; // only meaningful as the child of the test below
+    }
+    let lab = Lab::new("ctrlc").unwrap();
+    lab.teardown_on_signals().unwrap();
+    let h = lab.host("victim").unwrap();
+    lab.spawn(&h, Command::new("sleep").arg("300")).unwrap();
+    std::thread::sleep(Duration::from_secs(120));
+}
+
+#[test]
+fn ctrl_c_tears_the_lab_down() {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "signal_helper", "--nocapture"])
+        .env(SIGNAL_HELPER_ENV, "1")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let prefix = format!("vgwlab-{}-", child.id());
+    let find = || {
+        lab_namespaces()
+            .into_iter()
+            .find(|n| n.starts_with(&prefix))
+    };
+    wait_until(
+        "the helper's namespace and process",
+        Duration::from_secs(30),
+        || {
+            Ok(find().is_some_and(|ns| {
+                Command::new("ip")
+                    .args(["netns", "pids", &ns])
+                    .output()
+                    .is_ok_and(|o| o.stdout.len() > 1)
+            }))
+        },
+    )
+    .unwrap();
+    let ns = find().unwrap();
+    let inside = String::from_utf8(
+        Command::new("ip")
+            .args(["netns", "pids", &ns])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "exits with 128 + SIGINT after tearing down"
+    );
+    assert!(
+        !lab_namespaces().contains(&ns),
+        "the lab removed its namespace itself on Ctrl-C"
+    );
+    for pid in inside.split_whitespace() {
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "process {pid} was killed"
+        );
     }
 }
