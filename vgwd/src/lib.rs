@@ -1,1 +1,4 @@
 //! The vgw daemon: config, controller, IPVS/BGP/OSPF wiring, D-Bus service.
+
+pub mod config;
+pub mod controller;
