@@ -6,6 +6,15 @@
 //! - [`transport`], [`speaker`]: tokio tasks and the [`Speaker`] handle.
 
 pub mod fsm;
+pub mod neighbor;
 pub mod packet;
 pub mod rib;
 pub mod session;
+pub mod speaker;
+pub mod sys;
+pub mod transport;
+
+pub use neighbor::{NeighborConfig, NeighborState};
+pub use packet::{Community, LargeCommunity, Prefix};
+pub use rib::RouteAttrs;
+pub use speaker::{Speaker, SpeakerConfig, SpeakerError};
