@@ -18,6 +18,9 @@ use crate::ns::{Host, Lab};
 pub struct Topology {
     pub name: String,
     pub topology: TopologyBody,
+    /// The directory bind sources are relative to (the file's; the current one for text).
+    #[serde(skip)]
+    pub base: std::path::PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -70,7 +73,10 @@ impl Topology {
     pub fn load(path: &Path) -> Result<Topology> {
         let text =
             std::fs::read_to_string(path).ctx(|| format!("cannot read {}", path.display()))?;
-        Self::parse(&text).map_err(|e| LabError::Invalid(format!("{}: {e}", path.display())))
+        let mut topo = Self::parse(&text)
+            .map_err(|e| LabError::Invalid(format!("{}: {e}", path.display())))?;
+        topo.base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(topo)
     }
 
     /// Parses and checks topology text.
@@ -122,12 +128,22 @@ impl Topology {
         v
     }
 
-    /// Builds the topology in `lab`: a host per node, a veth pair per link, then each node's
-    /// `exec` commands (run with `sh -c` inside the node). Returns the hosts by node name.
+    /// Builds the topology in `lab`: a host per node, a veth pair per link, the bridge of every
+    /// `kind: bridge` node with its links enslaved, each node's `exec` commands (run with
+    /// `sh -c`, to completion), and last each node's `cmd` as its long-running process.
+    /// Returns the hosts by node name.
+    ///
+    /// A `bridge` node is an L2 segment (containerlab makes it a bridge on the host; here it is
+    /// a bridge `br0` in the node's own namespace, which switches frames the same way).
     pub fn deploy(&self, lab: &Lab) -> Result<BTreeMap<String, Host>> {
         let mut hosts = BTreeMap::new();
-        for name in self.topology.nodes.keys() {
-            hosts.insert(name.clone(), lab.host(name)?);
+        for (name, node) in &self.topology.nodes {
+            let host = lab.host(name)?;
+            if node.kind == "bridge" {
+                host.ip(&["link", "add", "br0", "type", "bridge"])?;
+                host.ip(&["link", "set", "br0", "up"])?;
+            }
+            hosts.insert(name.clone(), host);
         }
         for link in &self.topology.links {
             let [a, b] = &link.endpoints;
@@ -142,14 +158,92 @@ impl Topology {
                 .get(bn)
                 .ok_or_else(|| LabError::Invalid(format!("unknown node {bn}")))?;
             lab.link((ha, ai), (hb, bi))?;
+            for (node, host, ifname) in [(an, ha, ai), (bn, hb, bi)] {
+                if self
+                    .topology
+                    .nodes
+                    .get(node)
+                    .is_some_and(|n| n.kind == "bridge")
+                {
+                    host.ip(&["link", "set", ifname, "master", "br0"])?;
+                }
+            }
         }
+        let mut binds: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
+        for (name, node) in &self.topology.nodes {
+            if let Some(host) = hosts.get(name) {
+                for bind in &node.binds {
+                    binds
+                        .entry(name)
+                        .or_default()
+                        .push(apply_bind(lab, host, &self.base, bind)?);
+                }
+            }
+        }
+        let no_binds = Vec::new();
         for (name, host) in &hosts {
+            let node_binds = binds.get(name.as_str()).unwrap_or(&no_binds);
             for line in self.exec_of(name) {
-                host.run(&["sh", "-c", &line])?;
+                let line = rebind(&line, node_binds);
+                let out = host.exec(&["sh", "-c", &line])?;
+                if !out.status.success() {
+                    return Err(LabError::Invalid(format!(
+                        "node {name}: exec `{line}` failed ({}): {}",
+                        out.status,
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    )));
+                }
+            }
+        }
+        for (name, node) in &self.topology.nodes {
+            if let (Some(cmd), Some(host)) = (&node.cmd, hosts.get(name)) {
+                let cmd = rebind(cmd, binds.get(name.as_str()).unwrap_or(&no_binds));
+                let mut c = std::process::Command::new("sh");
+                c.args(["-c", &cmd]).envs(&node.env);
+                lab.spawn(host, &c)?;
             }
         }
         Ok(hosts)
     }
+}
+
+/// A containerlab bind `SRC:DST[:ro]`: the file SRC (relative to the topology file) is copied into the lab directory, and DST is returned with
+/// the copy's path, so that the node's `exec` and `cmd` lines can name it. (Containers see the
+/// file at DST; a namespace shares the host's filesystem, which is read-only inside the VM.)
+fn apply_bind(lab: &Lab, host: &Host, base: &Path, bind: &str) -> Result<(String, String)> {
+    let mut parts = bind.split(':');
+    let (Some(src), Some(dst)) = (parts.next(), parts.next()) else {
+        return Err(LabError::Invalid(format!("bind {bind:?} is not SRC:DST")));
+    };
+    if !dst.starts_with('/') {
+        return Err(LabError::Invalid(format!(
+            "bind {bind:?}: DST must be an absolute path"
+        )));
+    }
+    let target = lab
+        .dir()
+        .join("binds")
+        .join(host.name())
+        .join(dst.trim_start_matches('/'));
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent).ctx(|| format!("cannot create {}", parent.display()))?;
+    }
+    let src = base.join(src);
+    std::fs::copy(&src, &target).ctx(|| {
+        format!(
+            "bind {bind}: cannot copy {} to {}",
+            src.display(),
+            target.display()
+        )
+    })?;
+    Ok((dst.to_string(), target.to_string_lossy().into_owned()))
+}
+
+/// Replaces bound paths in a command line by their copies.
+fn rebind(line: &str, binds: &[(String, String)]) -> String {
+    binds.iter().fold(line.to_string(), |l, (dst, copy)| {
+        l.replace(dst.as_str(), copy)
+    })
 }
 
 fn split_endpoint(ep: &str) -> Option<(&str, &str)> {
@@ -186,6 +280,16 @@ topology:
             t.topology.nodes["sw1"].image.as_deref(),
             Some("frrouting/frr:v8.4.1")
         );
+    }
+
+    #[test]
+    fn bridge_nodes_parse() {
+        let t = Topology::parse(
+            "name: b\ntopology:\n  nodes:\n    seg: { kind: bridge }\n    a: { kind: linux, cmd: sleep 1 }\n  links:\n    - endpoints: [\"seg:p1\", \"a:eth1\"]\n",
+        )
+        .unwrap();
+        assert_eq!(t.topology.nodes["seg"].kind, "bridge");
+        assert_eq!(t.topology.nodes["a"].cmd.as_deref(), Some("sleep 1"));
     }
 
     #[test]

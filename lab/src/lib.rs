@@ -16,5 +16,7 @@ mod util;
 pub mod vm;
 
 pub use error::{LabError, Result};
-pub use ns::{lab_namespaces, sweep_stale, Host, Lab, NextHop, Route, Spawned, NS_PREFIX};
+pub use ns::{
+    destroy_persistent, lab_namespaces, sweep_stale, Host, Lab, NextHop, Route, Spawned, NS_PREFIX,
+};
 pub use util::{find_tool, require_root, require_tool, wait_until};

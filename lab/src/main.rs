@@ -45,6 +45,20 @@ enum Cmd {
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
+    /// Deploy a containerlab topology file as network namespaces (no Docker needed). The lab
+    /// stays up until `vgw-lab down FILE`.
+    Up { file: PathBuf },
+    /// Remove a lab deployed with `vgw-lab up`: its processes, namespaces and logs.
+    Down { file: PathBuf },
+    /// Run a command inside a node of a lab that is up.
+    Exec {
+        /// The lab's name (the `name:` of its file); needed only when several labs are up.
+        #[arg(long)]
+        lab: Option<String>,
+        node: String,
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
     /// Check a containerlab topology file and print its nodes and links.
     Check { file: PathBuf },
     /// Remove namespaces left behind by lab runs that were killed.
@@ -94,6 +108,28 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Cmd::Up { file } => report(up(&file)),
+        Cmd::Down { file } => report(vgw_lab::clab::Topology::load(&file).map(|t| {
+            let n = vgw_lab::destroy_persistent(&t.name);
+            println!("lab {}: removed {n} node(s)", t.name);
+        })),
+        Cmd::Exec { lab, node, command } => {
+            let host = match vgw_lab::Lab::find_persistent_host(lab.as_deref(), &node) {
+                Ok(h) => h,
+                Err(e) => {
+                    eprintln!("vgw-lab exec: {e}");
+                    return ExitCode::from(125);
+                }
+            };
+            let status = host.command(&command[0]).args(&command[1..]).status();
+            match status {
+                Ok(s) => ExitCode::from(s.code().unwrap_or(125).clamp(0, 255) as u8),
+                Err(e) => {
+                    eprintln!("vgw-lab exec: cannot run {}: {e}", command[0]);
+                    ExitCode::from(125)
+                }
+            }
+        }
         Cmd::Check { file } => match vgw_lab::clab::Topology::load(&file) {
             Ok(t) => {
                 println!(
@@ -119,6 +155,42 @@ fn main() -> ExitCode {
             let n = vgw_lab::sweep_stale();
             println!("swept {n} stale lab namespace(s)");
             ExitCode::SUCCESS
+        }
+    }
+}
+
+fn up(file: &std::path::Path) -> vgw_lab::Result<()> {
+    let topo = vgw_lab::clab::Topology::load(file)?;
+    let lab = vgw_lab::Lab::persistent(&topo.name)?;
+    match topo.deploy(&lab) {
+        Ok(hosts) => {
+            println!(
+                "lab {} is up: {} node(s); logs in /run/vgw-lab/{}/",
+                topo.name,
+                hosts.len(),
+                topo.name
+            );
+            for (name, host) in hosts {
+                println!("  {name:<12} netns {}", host.netns());
+            }
+            println!(
+                "run commands with: vgw-lab exec NODE -- CMD; remove it with: vgw-lab down FILE"
+            );
+            Ok(())
+        }
+        Err(e) => {
+            vgw_lab::destroy_persistent(&topo.name);
+            Err(e)
+        }
+    }
+}
+
+fn report(r: vgw_lab::Result<()>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vgw-lab: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -47,6 +47,8 @@ struct LabInner {
 
 #[derive(Default)]
 struct LabState {
+    /// A persistent lab (`vgw-lab up`) outlives this process; `vgw-lab down` removes it.
+    persistent: bool,
     namespaces: Vec<String>,
     procs: BTreeMap<u32, Proc>,
     torn_down: bool,
@@ -76,6 +78,12 @@ impl Lab {
             .prefix(&format!("vgwlab-{name}-"))
             .tempdir()
             .ctx(|| "cannot create the lab's temp directory".to_string())?;
+        // Daemons that drop privileges (FRR runs as frr) read configs from here.
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .ctx(|| format!("cannot chmod {}", dir.path().display()))?;
         tracing::debug!(lab = name, dir = %dir.path().display(), "lab created");
         Ok(Lab {
             inner: Arc::new(LabInner {
@@ -86,6 +94,67 @@ impl Lab {
                 state: Mutex::new(LabState::default()),
             }),
         })
+    }
+
+    /// Creates a lab that outlives this process (for `vgw-lab up`): namespaces are named
+    /// `vgwlab-clab-<name>-<host>`, logs go to `/run/vgw-lab/<name>/`, nothing is torn down on
+    /// drop; [`destroy_persistent`] removes it.
+    pub fn persistent(name: &str) -> Result<Lab> {
+        require_root()?;
+        require_tool("ip", "iproute2")?;
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(LabError::Invalid(format!(
+                "lab name {name:?}: use letters, digits, '-' and '_' only"
+            )));
+        }
+        let prefix = persistent_prefix(name);
+        if lab_namespaces().iter().any(|n| n.starts_with(&prefix)) {
+            return Err(LabError::Invalid(format!(
+                "lab {name} is already up; take it down first with: vgw-lab down FILE"
+            )));
+        }
+        let dir = PathBuf::from(format!("/run/vgw-lab/{name}"));
+        std::fs::create_dir_all(&dir).ctx(|| format!("cannot create {}", dir.display()))?;
+        Ok(Lab {
+            inner: Arc::new(LabInner {
+                name: name.to_string(),
+                prefix,
+                dir_path: dir,
+                dir: Mutex::new(None),
+                state: Mutex::new(LabState {
+                    persistent: true,
+                    ..LabState::default()
+                }),
+            }),
+        })
+    }
+
+    /// A host of a persistent lab that is up (for `vgw-lab exec`).
+    pub fn find_persistent_host(lab: Option<&str>, node: &str) -> Result<Host> {
+        let matches: Vec<String> = lab_namespaces()
+            .into_iter()
+            .filter(|n| match lab {
+                Some(l) => *n == format!("{}{node}", persistent_prefix(l)),
+                None => n.starts_with("vgwlab-clab-") && n.ends_with(&format!("-{node}")),
+            })
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(Host {
+                name: node.to_string(),
+                ns: one.clone(),
+            }),
+            [] => Err(LabError::Invalid(format!(
+                "no running lab has a node {node:?}; start one with: vgw-lab up FILE"
+            ))),
+            many => Err(LabError::Invalid(format!(
+                "several labs have a node {node:?} ({}); name the lab with --lab",
+                many.join(", ")
+            ))),
+        }
     }
 
     /// The lab's name as given to [`Lab::new`].
@@ -248,7 +317,7 @@ impl Lab {
 impl LabInner {
     fn teardown(&self) {
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if st.torn_down {
+        if st.torn_down || st.persistent {
             return;
         }
         st.torn_down = true;
@@ -325,6 +394,26 @@ fn delete_namespace(ns: &str) {
         .args(["netns", "del", ns])
         .stderr(Stdio::null())
         .status();
+}
+
+fn persistent_prefix(name: &str) -> String {
+    format!("{NS_PREFIX}clab-{name}-")
+}
+
+/// Removes a persistent lab: kills what runs in its namespaces, deletes them and its log
+/// directory. Returns how many namespaces were removed.
+pub fn destroy_persistent(name: &str) -> usize {
+    let prefix = persistent_prefix(name);
+    let mut n = 0;
+    for ns in lab_namespaces()
+        .into_iter()
+        .filter(|ns| ns.starts_with(&prefix))
+    {
+        delete_namespace(&ns);
+        n += 1;
+    }
+    let _ = std::fs::remove_dir_all(format!("/run/vgw-lab/{name}"));
+    n
 }
 
 /// Removes namespaces left behind by lab processes that no longer exist.
