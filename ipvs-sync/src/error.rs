@@ -57,7 +57,11 @@ impl IpvsError {
 }
 
 fn strerror(errno: i32) -> String {
-    std::io::Error::from_raw_os_error(errno).to_string()
+    let text = std::io::Error::from_raw_os_error(errno).to_string();
+    match text.split_once(" (os error") {
+        Some((msg, _)) => msg.to_string(),
+        None => text,
+    }
 }
 
 /// What an operator should check for the errors IPVS commonly returns.

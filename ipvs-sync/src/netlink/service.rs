@@ -162,6 +162,25 @@ impl Nla for SvcAttr {
     }
 }
 
+/// NETMASK carries an IPv4 mask as a `__be32` (network byte order in a u32 attribute) but an
+/// IPv6 prefix length as a plain u32 (ip_vs_ctl.c: `svc->netmask` is compared with
+/// `inet_mask_len()`-style masks for AF_INET, and must be 1..128 for AF_INET6). The model
+/// keeps the IPv4 mask in host order (0xffffff00 = /24).
+pub fn netmask_to_wire(af: Af, netmask: u32) -> u32 {
+    match af {
+        Af::Inet => u32::from_ne_bytes(netmask.to_be_bytes()),
+        Af::Inet6 => netmask,
+    }
+}
+
+/// The inverse of [`netmask_to_wire`].
+pub fn netmask_from_wire(af: Af, raw: u32) -> u32 {
+    match af {
+        Af::Inet => u32::from_be_bytes(raw.to_ne_bytes()),
+        Af::Inet6 => raw,
+    }
+}
+
 /// The identifying attributes of a service (what DEL_SERVICE, GET_DEST and the dest commands
 /// carry).
 pub fn key_attrs(key: &ServiceKey) -> Vec<SvcAttr> {
@@ -205,7 +224,7 @@ pub fn full_attrs(svc: &Service, dialect: &Dialect) -> Vec<SvcAttr> {
         mask: !ServiceFlags::HASHED,
     });
     attrs.push(SvcAttr::Timeout(svc.timeout));
-    attrs.push(SvcAttr::Netmask(svc.netmask));
+    attrs.push(SvcAttr::Netmask(netmask_to_wire(svc.key.af(), svc.netmask)));
     if let Some(est) = svc.est_timeout {
         if dialect.svc_attr_11() == SvcAttr11::EstTimeout {
             attrs.push(SvcAttr::EstTimeout(est));
@@ -291,7 +310,9 @@ pub fn to_service(attrs: &[SvcAttr]) -> Result<ServiceStatus, WireError> {
         })?,
         flags: ServiceFlags(flags).configured(),
         timeout,
-        netmask: netmask.unwrap_or_else(|| crate::model::default_netmask(af)),
+        netmask: netmask
+            .map(|m| netmask_from_wire(af, m))
+            .unwrap_or_else(|| crate::model::default_netmask(af)),
         pe_name,
         est_timeout,
     };
