@@ -2,4 +2,5 @@
 
 pub mod config;
 pub mod controller;
+pub mod daemon;
 pub mod dbus;

@@ -1,0 +1,228 @@
+//! The daemon runtime: tokio tasks around the sans-IO controller.
+//!
+//! ```text
+//!   SIGHUP ──reload_file──┐
+//!   SIGTERM ──shutdown────┤
+//!   health source ────────┼──► Handle ──mpsc──► core task (Controller) ──► effects:
+//!   D-Bus service ────────┘                          │                     Dataplane (IPVS)
+//!                                                     │                     Announcer (BGP/OSPF)
+//!   metrics HTTP ◄── watch<Status> ◄──────────────────┤                     VipAddresses (rtnetlink)
+//!   systemd notify (READY, STATUS, WATCHDOG) ◄────────┘
+//! ```
+//!
+//! The core only sees the traits of [`effects`]; production wiring is in [`run`], tests plug
+//! recording fakes into [`start`].
+
+pub mod addr;
+pub mod core;
+pub mod effects;
+pub mod handle;
+pub mod metrics;
+pub mod notify;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::{error, info, warn};
+
+use crate::config::{Config, Dataplane as DataplaneMode};
+use crate::controller::VipState;
+
+pub use self::core::{Command, Core, HealthSource, NoHealth, Status};
+pub use effects::{Announcer, Dataplane, EffectError, LogAnnouncer, NoDataplane, VipAddresses};
+pub use handle::{Handle, HandleError};
+
+/// Starts the core task with the given effects; returns its handle and join handle.
+pub fn start<D, A, V, H>(
+    config: Config,
+    dataplane: D,
+    announcer: A,
+    addresses: V,
+    health: H,
+) -> (Handle, JoinHandle<()>)
+where
+    D: Dataplane,
+    A: Announcer,
+    V: VipAddresses,
+    H: HealthSource,
+{
+    let (tx, rx) = mpsc::channel(1024);
+    let (core, status, events) =
+        Core::new(config, dataplane, announcer, addresses, health, tx.clone());
+    let task = tokio::spawn(core.run(rx));
+    (Handle { tx, status, events }, task)
+}
+
+/// Command-line options the runtime needs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The configuration file (re-read on SIGHUP).
+    pub config_path: PathBuf,
+    /// `--bus`: D-Bus address overriding `[api] dbus`.
+    pub bus: Option<String>,
+}
+
+/// Why the daemon could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The VIP interface could not be prepared.
+    #[error("VIP interface: {0}")]
+    Interface(EffectError),
+    /// The metrics listener could not bind.
+    #[error("metrics listener on {addr}: {source}")]
+    Metrics {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Signal handlers could not be installed.
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+}
+
+/// A dataplane for `dataplane = "ipvs"` when no IPVS backend is wired into this build: it
+/// reports IPVS as unusable, so the node withdraws everything instead of black-holing traffic.
+#[derive(Debug, Default)]
+pub struct UnwiredIpvs;
+
+impl Dataplane for UnwiredIpvs {
+    async fn apply(
+        &mut self,
+        _desired: &[crate::controller::IpvsService],
+    ) -> Result<(), EffectError> {
+        Err(EffectError(
+            "no IPVS backend is wired into this vgwd build".into(),
+        ))
+    }
+
+    async fn usable(&mut self) -> bool {
+        false
+    }
+}
+
+/// Runs the daemon until SIGTERM/SIGINT and the ordered shutdown are done.
+pub async fn run(opts: Options, config: Config) -> Result<(), DaemonError> {
+    let addresses = addr::NetlinkAddresses::open(&config.node.vip_interface)
+        .await
+        .map_err(DaemonError::Interface)?;
+    info!(
+        interface = addresses.interface(),
+        "VIP addresses go on this interface"
+    );
+    if config.bgp.is_some() || config.ospf.is_some() {
+        warn!("the BGP/OSPF speakers are not wired into this build yet: announcements are logged only");
+    }
+    let metrics_addr = config.metrics.as_ref().map(|m| m.listen);
+    let (handle, core) = match config.node.dataplane {
+        DataplaneMode::None => start(config, NoDataplane, LogAnnouncer, addresses, NoHealth),
+        DataplaneMode::Ipvs => {
+            warn!("no IPVS backend is wired into this build: every VIP stays withdrawn");
+            start(config, UnwiredIpvs, LogAnnouncer, addresses, NoHealth)
+        }
+    };
+    let metrics = match metrics_addr {
+        Some(addr) => Some(
+            metrics::serve(addr, handle.watch_status())
+                .await
+                .map_err(|source| DaemonError::Metrics { addr, source })?,
+        ),
+        None => None,
+    };
+    let signals = spawn_signals(handle.clone(), opts.config_path.clone())?;
+    let notifier = notify::Notifier::from_env();
+    let systemd = spawn_systemd(handle.clone(), notifier);
+    info!(bus = ?opts.bus, "vgwd running");
+    if let Err(e) = core.await {
+        error!("controller task failed: {e}");
+    }
+    for t in [Some(signals), Some(systemd), metrics]
+        .into_iter()
+        .flatten()
+    {
+        t.abort();
+    }
+    info!("vgwd stopped");
+    Ok(())
+}
+
+fn spawn_signals(handle: Handle, path: PathBuf) -> Result<JoinHandle<()>, DaemonError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
+    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
+    Ok(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = hup.recv() => {
+                    info!(file = %path.display(), "SIGHUP: reloading");
+                    match handle.reload_file(&path).await {
+                        Ok(()) => info!("reload applied"),
+                        Err(e) => error!("{e}"),
+                    }
+                }
+                _ = term.recv() => {
+                    info!("SIGTERM: ordered shutdown");
+                    let _ = handle.shutdown().await;
+                }
+                _ = int.recv() => {
+                    info!("SIGINT: ordered shutdown");
+                    let _ = handle.shutdown().await;
+                }
+            }
+        }
+    }))
+}
+
+/// READY=1 once the first step ran, STATUS= on every change, WATCHDOG=1 at half the interval.
+fn spawn_systemd(handle: Handle, notifier: Option<notify::Notifier>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let Some(n) = notifier else { return };
+        let mut status = handle.watch_status();
+        let watchdog = notify::Notifier::watchdog_interval().map(|d| d / 2);
+        let mut tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
+        let _ = n.notify(&format!("READY=1\nSTATUS={}", summary(&handle.status())));
+        loop {
+            tokio::select! {
+                changed = status.changed() => {
+                    if changed.is_err() { return; }
+                    let line = summary(&status.borrow_and_update().clone());
+                    let _ = n.notify(&format!("STATUS={line}"));
+                }
+                _ = tick.tick() => {
+                    if watchdog.is_some() {
+                        let _ = n.notify("WATCHDOG=1");
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// One line for `systemctl status`.
+pub fn summary(s: &Status) -> String {
+    let announced = s
+        .view
+        .vips
+        .values()
+        .filter(|v| v.state != VipState::Withdrawn)
+        .count();
+    let up = s
+        .view
+        .reals
+        .values()
+        .filter(|r| r.health == crate::controller::Health::Up)
+        .count();
+    format!(
+        "{announced}/{} VIPs announced, {up}/{} reals healthy{}",
+        s.view.vips.len(),
+        s.view.reals.len(),
+        if s.first_round_done {
+            ""
+        } else {
+            ", first check round running"
+        }
+    )
+}
