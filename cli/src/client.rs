@@ -117,9 +117,14 @@ pub fn classify(bus: &Bus, err: zbus::Error, hint: &str) -> Failure {
                  `journalctl -u vgwd`)."
             ))
         }
+        // vgwd's own refusal already says what is needed; a refusal by the bus policy does not.
+        errors::ACCESS_DENIED if message.contains("needs root") => {
+            Failure::Denied(format!("access denied: {message}"))
+        }
         errors::ACCESS_DENIED => Failure::Denied(format!(
-            "access denied: {message}\nThis command needs root or membership in the admin \
-             group configured for vgwd."
+            "access denied by {bus}: {message}\nThis command needs root or membership in the \
+             admin group configured for vgwd; check that vgwd's bus policy \
+             (org.vgw.Vgwd1.conf) is installed."
         )),
         errors::UNKNOWN_VIP
         | errors::UNKNOWN_SERVICE

@@ -303,9 +303,9 @@ mod tests {
         assert_eq!(largenum(0, false), "        0");
         assert_eq!(largenum(99_999_999, false), " 99999999");
         assert_eq!(largenum(100_000_000, false), "  100000K");
-        assert_eq!(largenum(1_000_000_000, false), "     1000M");
-        assert_eq!(largenum(100_000_000_000, false), "   100000G");
-        assert_eq!(largenum(100_000_000_000_000, false), "   100000T");
+        assert_eq!(largenum(1_000_000_000, false), "    1000M");
+        assert_eq!(largenum(100_000_000_000, false), "     100G");
+        assert_eq!(largenum(100_000_000_000_000, false), "     100T");
         assert_eq!(largenum(12, true), "       12");
         assert_eq!(largenum(1_234_567_890, true), " 1234567890");
     }

@@ -138,7 +138,7 @@ impl Table {
 
 /// `label:` padded to a common width, then the value (a key/value block).
 pub fn kv(out: &mut String, label: &str, value: &str) {
-    let line = format!("{:<14}{}", format!("{label}:"), value);
+    let line = format!("{:<16}{}", format!("{label}:"), value);
     out.push_str(line.trim_end());
     out.push('\n');
 }

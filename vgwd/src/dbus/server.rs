@@ -15,7 +15,7 @@ use zbus::{interface, Connection};
 
 use super::access::AccessPolicy;
 use super::erased::DynBackend;
-use super::error::ApiError;
+use super::error::{known, ApiError};
 use super::BackendError;
 
 /// The exported object. Build it with [`super::serve`].
@@ -81,9 +81,13 @@ impl Vgwd1Server {
 
     /// One VIP; `address` in any textual form of the IP address.
     async fn get_vip(&self, address: &str) -> Result<VipInfo, ApiError> {
-        let wanted: IpAddr = address
-            .parse()
-            .map_err(|_| ApiError::InvalidArgument(format!("{address:?} is not an IP address")))?;
+        let wanted: IpAddr = address.parse().map_err(|_| {
+            let names: Vec<String> = self.backend.vips().into_iter().map(|v| v.address).collect();
+            ApiError::InvalidArgument(format!(
+                "{address:?} is not an IP address; a VIP is named by its address ({})",
+                known("VIPs", &names)
+            ))
+        })?;
         self.backend
             .vips()
             .into_iter()
