@@ -7,8 +7,8 @@
 //!  host                                   guest (software emulation, or KVM when it works)
 //!  ────                                   ─────
 //!  initramfs (built here, cached):        /init: insmod 9p + ip_vs + schedulers + veth ...
-//!    busybox, /init, *.ko                         mount host / read-only over 9p at /host
-//!  run dir: script.sh ──────────────────►         tmpfs on /run /tmp /var/tmp /var/log
+//!    busybox, /init, *.ko                         host / over 9p (ro) + tmpfs = overlay /host
+//!  run dir: script.sh ──────────────────►         (writes stay in the guest), fresh /run
 //!                                                 chroot /host sh script.sh > ttyS1
 //!  qemu stdout (ttyS1) ◄──────────────────        "@@VGWLAB-EXIT <status>" ; poweroff
 //!  console.log (ttyS0, kernel messages)
@@ -34,7 +34,7 @@ use crate::util::{find_tool, require_root};
 pub const IN_VM_ENV: &str = "VGW_LAB_IN_VM";
 const EXIT_MARKER: &str = "@@VGWLAB-EXIT ";
 const UP_MARKER: &str = "@@VGWLAB-UP";
-const INIT_VERSION: u32 = 1;
+const INIT_VERSION: u32 = 2;
 
 /// Whether this process runs inside the lab VM.
 pub fn in_vm() -> bool {
@@ -247,19 +247,29 @@ script=""
 for arg in $(cat /proc/cmdline); do
   case "$arg" in vgw.script=*) script="${{arg#vgw.script=}}" ;; esac
 done
-mkdir -p /host
-if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot /host; then
+mkdir -p /lower /rw /host
+if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot /lower; then
   echo "vgw-lab: cannot mount the host filesystem over 9p" > /dev/ttyS1
   echo "{EXIT_MARKER}125" > /dev/ttyS1
   poweroff -f
 fi
+# The guest's root: the host's, read-only, under a tmpfs that takes every write. So every host
+# path is visible (a checkout under /tmp too) and nothing written here reaches the host.
+mount -t tmpfs -o mode=755 tmpfs /rw
+mkdir -p /rw/upper /rw/work
+if ! mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work /host; then
+  echo "vgw-lab: overlay root failed; falling back to tmpfs on /run /var/log" > /dev/ttyS0
+  mount --bind /lower /host
+  for d in /run /var/log; do mount -t tmpfs -o mode=1777 tmpfs "/host$d"; done
+fi
+# /run holds the host's live state (netns mounts, pid files): start the guest's empty.
+mount -t tmpfs -o mode=755 tmpfs /host/run
 mount -t proc proc /host/proc
 mount -t sysfs sys /host/sys
 mount -t devtmpfs dev /host/dev
 mkdir -p /host/dev/pts /host/dev/shm 2>/dev/null
 mount -t devpts devpts /host/dev/pts
 mount -t tmpfs tmpfs /host/dev/shm
-for d in /run /tmp /var/tmp /var/log; do mount -t tmpfs -o mode=1777 tmpfs "/host$d"; done
 mount -t cgroup2 none /host/sys/fs/cgroup 2>/dev/null
 ln -s /proc/self/fd /dev/fd 2>/dev/null
 hostname vgwlab-vm
