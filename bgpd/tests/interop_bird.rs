@@ -1,0 +1,339 @@
+//! Interop with BIRD 2 as the switch, in lab namespaces (needs root, like CI).
+
+mod lab_util;
+
+use std::time::Duration;
+
+use lab_util::*;
+use vgw_bgp::fsm::State;
+use vgw_bgp::session::GracefulRestart;
+use vgw_bgp::{NeighborConfig, Prefix, RouteAttrs, SpeakerConfig};
+use vgw_lab::peers::Bird;
+use vgw_lab::{wait_until, Host, Lab};
+
+fn p(s: &str) -> Prefix {
+    s.parse().expect("prefix")
+}
+
+fn speaker_cfg(router_id: &str, gr: Option<GracefulRestart>) -> SpeakerConfig {
+    SpeakerConfig {
+        asn: 65011,
+        router_id: router_id.parse().expect("id"),
+        listen: vec![],
+        graceful_restart: gr,
+    }
+}
+
+fn neighbor(addr: &str) -> NeighborConfig {
+    let mut n = NeighborConfig::new("sw", addr.parse().expect("addr"), 65000);
+    n.connect_retry = 1;
+    n.hold_time = 9;
+    n
+}
+
+/// sw (BIRD) --eth1-- n1: 10.0.0.0/24 and 2001:db8::/64.
+fn two_hosts(name: &str) -> (Lab, Host, Host) {
+    let lab = Lab::new(name).expect("lab");
+    let sw = lab.host("sw").expect("sw");
+    let n1 = lab.host("n1").expect("n1");
+    lab.link((&sw, "eth1"), (&n1, "eth1")).expect("link");
+    sw.add_addr("eth1", "10.0.0.1/24").expect("addr");
+    sw.add_addr("eth1", "2001:db8::1/64").expect("addr");
+    n1.add_addr("eth1", "10.0.0.11/24").expect("addr");
+    n1.add_addr("eth1", "2001:db8::11/64").expect("addr");
+    (lab, sw, n1)
+}
+
+fn bird_config(peers: &[(&str, &str)], extra: &str) -> String {
+    let mut c = String::from(
+        "router id 10.0.0.1;\nprotocol device {}\nprotocol direct { ipv4; ipv6; interface \"eth*\"; }\n\
+         protocol kernel k4 { ipv4 { export all; }; merge paths on; }\n\
+         protocol kernel k6 { ipv6 { export all; }; merge paths on; }\n",
+    );
+    for (name, addr) in peers {
+        c.push_str(&format!(
+            "protocol bgp {name} {{\n  local as 65000;\n  neighbor {addr} as 65011;\n  \
+             passive on;\n  {extra}\n  ipv4 {{ import all; export none; }};\n  \
+             ipv6 {{ import all; export none; }};\n}}\n"
+        ));
+    }
+    c
+}
+
+#[test]
+fn bird_receives_exact_attributes_withdraw_and_restart() {
+    let (lab, sw, n1) = two_hosts("bgp-bird-attrs");
+    let mut bird = Bird::start(&lab, &sw, &bird_config(&[("n1", "10.0.0.11")], "")).expect("bird");
+    let s = NsSpeaker::start(
+        &n1,
+        speaker_cfg("10.0.0.11", None),
+        vec![neighbor("10.0.0.1")],
+    );
+    bird.wait_established("n1", T).expect("established");
+
+    let attrs = RouteAttrs {
+        communities: vec!["65000:100".parse().expect("c")],
+        large_communities: vec!["65011:1:2".parse().expect("lc")],
+        med: Some(10),
+        as_path_prepend: 2,
+        local_pref: Some(300),
+    };
+    let a = attrs.clone();
+    s.run(|sp| async move {
+        sp.announce(p("192.0.2.10/32"), a.clone())
+            .await
+            .expect("announce");
+        sp.announce(p("2001:db8:ff::10/128"), a)
+            .await
+            .expect("announce");
+    });
+    wait_until("BIRD to hold both VIPs", T, || {
+        Ok(
+            !bird_bgp_attrs(&bird.route_all("192.0.2.10/32")?).is_empty()
+                && !bird_bgp_attrs(&bird.route_all("2001:db8:ff::10/128")?).is_empty(),
+        )
+    })
+    .expect("routes");
+    let v4 = bird_bgp_attrs(&bird.route_all("192.0.2.10/32").expect("birdc"));
+    assert_eq!(
+        v4,
+        vec![
+            "BGP.origin: IGP",
+            "BGP.as_path: 65011 65011 65011",
+            "BGP.next_hop: 10.0.0.11",
+            "BGP.med: 10",
+            "BGP.local_pref: 100",
+            "BGP.community: (65000,100)",
+            "BGP.large_community: (65011, 1, 2)",
+        ],
+        "no LOCAL_PREF is sent to an external peer (BIRD shows its own default 100)"
+    );
+    let v6 = bird_bgp_attrs(&bird.route_all("2001:db8:ff::10/128").expect("birdc"));
+    assert!(
+        v6.iter()
+            .any(|l| l.starts_with("BGP.next_hop: 2001:db8::11 fe80::")),
+        "IPv6 next hop is global + link-local: {v6:?}"
+    );
+    assert!(
+        v6.contains(&"BGP.as_path: 65011 65011 65011".to_string()),
+        "{v6:?}"
+    );
+    // The kernel FIB of the switch has both.
+    wait_until("sw FIB to have the VIPs", T, || {
+        Ok(sw
+            .route("192.0.2.10/32")?
+            .is_some_and(|r| r.gateways() == ["10.0.0.11"])
+            && sw.route("2001:db8:ff::10/128")?.is_some())
+    })
+    .expect("fib");
+
+    // Withdraw removes them from BIRD and the FIB.
+    s.run(|sp| async move {
+        sp.withdraw(p("192.0.2.10/32")).await.expect("withdraw");
+        sp.withdraw(p("2001:db8:ff::10/128"))
+            .await
+            .expect("withdraw");
+    });
+    wait_until("BIRD to drop the VIPs", T, || {
+        // birdc exits 1 ("Network not found") once the route is gone.
+        Ok(
+            bird_bgp_attrs(&bird.route_all("192.0.2.10/32").unwrap_or_default()).is_empty()
+                && bird_bgp_attrs(&bird.route_all("2001:db8:ff::10/128").unwrap_or_default())
+                    .is_empty()
+                && sw.route("192.0.2.10/32")?.is_none(),
+        )
+    })
+    .expect("withdrawn");
+
+    // A BIRD restart: the session comes back and the table is re-announced.
+    s.run(|sp| async move {
+        sp.announce(p("192.0.2.20/32"), RouteAttrs::default())
+            .await
+            .expect("a")
+    });
+    wait_until("BIRD to hold 192.0.2.20", T, || {
+        Ok(sw.route("192.0.2.20/32")?.is_some())
+    })
+    .expect("r");
+    bird.restart().expect("restart");
+    bird.wait_established("n1", T).expect("re-established");
+    wait_until("BIRD to hold 192.0.2.20 again", T, || {
+        Ok(!bird_bgp_attrs(&bird.route_all("192.0.2.20/32").unwrap_or_default()).is_empty())
+    })
+    .expect("re-announced");
+    let st = s.run(|sp| async move { sp.neighbor("sw").await.expect("n") });
+    assert_eq!(st.state, State::Established);
+    assert!(st.counters.sessions_established >= 2, "{st:?}");
+    assert_eq!(
+        st.last_error
+            .as_ref()
+            .map(|e| (e.notification.code, e.direction.as_str())),
+        Some((6, "received")),
+        "BIRD's shutdown Cease is recorded"
+    );
+}
+
+#[test]
+fn bird_installs_ecmp_from_two_speakers() {
+    let lab = Lab::new("bgp-bird-ecmp").expect("lab");
+    let sw = lab.host("sw").expect("sw");
+    let n1 = lab.host("n1").expect("n1");
+    let n2 = lab.host("n2").expect("n2");
+    lab.link((&sw, "eth1"), (&n1, "eth1")).expect("link");
+    lab.link((&sw, "eth2"), (&n2, "eth1")).expect("link");
+    sw.add_addr("eth1", "10.0.0.1/24").expect("addr");
+    sw.add_addr("eth2", "10.0.1.1/24").expect("addr");
+    n1.add_addr("eth1", "10.0.0.11/24").expect("addr");
+    n2.add_addr("eth1", "10.0.1.12/24").expect("addr");
+    let bird = Bird::start(
+        &lab,
+        &sw,
+        &bird_config(&[("n1", "10.0.0.11"), ("n2", "10.0.1.12")], ""),
+    )
+    .expect("bird");
+    let s1 = NsSpeaker::start(
+        &n1,
+        speaker_cfg("10.0.0.11", None),
+        vec![neighbor("10.0.0.1")],
+    );
+    let s2 = NsSpeaker::start(
+        &n2,
+        speaker_cfg("10.0.1.12", None),
+        vec![neighbor("10.0.1.1")],
+    );
+    for s in [&s1, &s2] {
+        s.run(|sp| async move {
+            sp.announce(p("192.0.2.10/32"), RouteAttrs::default())
+                .await
+                .expect("a")
+        });
+    }
+    bird.wait_established("n1", T).expect("n1");
+    bird.wait_established("n2", T).expect("n2");
+    wait_until("an ECMP route with both speakers as next hops", T, || {
+        Ok(sw.route("192.0.2.10/32")?.is_some_and(|r| {
+            let mut g = r.gateways();
+            g.sort();
+            g == ["10.0.0.11", "10.0.1.12"]
+        }))
+    })
+    .expect("ecmp");
+    // One speaker withdraws: the switch keeps only the other.
+    s1.run(|sp| async move { sp.withdraw(p("192.0.2.10/32")).await.expect("w") });
+    wait_until("the route to shrink to one next hop", T, || {
+        Ok(sw
+            .route("192.0.2.10/32")?
+            .is_some_and(|r| r.gateways() == ["10.0.1.12"]))
+    })
+    .expect("one path");
+}
+
+#[test]
+fn bird_tcp_md5_right_key_up_wrong_key_never() {
+    let (lab, sw, n1) = two_hosts("bgp-bird-md5");
+    let bird = Bird::start(
+        &lab,
+        &sw,
+        &bird_config(&[("n1", "10.0.0.11")], "password \"s3cret\";"),
+    )
+    .expect("bird");
+    let mut wrong = neighbor("10.0.0.1");
+    wrong.password = Some("wrong".into());
+    let s = NsSpeaker::start(&n1, speaker_cfg("10.0.0.11", None), vec![wrong]);
+    std::thread::sleep(Duration::from_secs(8));
+    assert!(
+        !bird.established("n1").expect("birdc"),
+        "wrong key must never establish"
+    );
+    assert_ne!(s.state("sw"), State::Established);
+    drop(s);
+    let mut right = neighbor("10.0.0.1");
+    right.password = Some("s3cret".into());
+    let s = NsSpeaker::start(&n1, speaker_cfg("10.0.0.11", None), vec![right]);
+    bird.wait_established("n1", T)
+        .expect("right key establishes");
+    assert_eq!(s.state("sw"), State::Established);
+}
+
+#[test]
+fn bird_graceful_restart_keeps_routes_across_a_crash() {
+    let (lab, sw, n1) = two_hosts("bgp-bird-gr");
+    let bird = Bird::start(
+        &lab,
+        &sw,
+        &bird_config(&[("n1", "10.0.0.11")], "graceful restart on;"),
+    )
+    .expect("bird");
+    let bin = env!("CARGO_BIN_EXE_bgp-announce");
+    let cmd = |restarting: bool| {
+        let mut c = std::process::Command::new(bin);
+        c.args([
+            "--asn",
+            "65011",
+            "--router-id",
+            "10.0.0.11",
+            "--neighbor",
+            "sw,10.0.0.1,65000,connect-retry=1,hold=9",
+            "--announce",
+            "192.0.2.10/32,community=65000:7",
+            "--announce",
+            "192.0.2.11/32",
+            "--graceful-restart",
+            "120",
+        ]);
+        if restarting {
+            c.arg("--restarting");
+        }
+        c
+    };
+    let first = lab.spawn(&n1, &cmd(false)).expect("spawn");
+    bird.wait_established("n1", T).expect("established");
+    wait_until("both routes in the FIB", T, || {
+        Ok(sw.route("192.0.2.10/32")?.is_some() && sw.route("192.0.2.11/32")?.is_some())
+    })
+    .expect("routes");
+
+    // Watch the FIB from now on: nothing may disappear until the end.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let sw = sw.clone();
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut gaps = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for pfx in ["192.0.2.10/32", "192.0.2.11/32"] {
+                    if !matches!(sw.route(pfx), Ok(Some(_))) {
+                        gaps.push(pfx.to_string());
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            gaps
+        })
+    };
+    lab.kill9(first.pid).expect("kill -9");
+    wait_until("BIRD to mark the routes stale", T, || {
+        Ok(bird.route_all("192.0.2.10/32")?.contains("stale")
+            || bird
+                .birdc("show route all 192.0.2.10/32")?
+                .contains("stale"))
+    })
+    .ok();
+    let during = bird.route_all("192.0.2.10/32").expect("birdc");
+    let second = lab.spawn(&n1, &cmd(true)).expect("respawn");
+    bird.wait_established("n1", T).expect("re-established");
+    // After our End-of-RIB BIRD's routes are fresh again (not stale).
+    wait_until("routes fresh after End-of-RIB", T, || {
+        let t = bird.route_all("192.0.2.10/32")?;
+        Ok(!t.is_empty() && !t.contains("stale") && t.contains("(65000,7)"))
+    })
+    .expect("fresh");
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let gaps = watcher.join().expect("watcher");
+    assert!(
+        gaps.is_empty(),
+        "routes left the FIB during the restart: {gaps:?}; BIRD during: {during}"
+    );
+    let _ = second;
+}
