@@ -13,11 +13,16 @@ pub mod duration;
 pub mod histogram;
 pub mod outcome;
 pub mod scheduler;
+pub mod service;
 pub mod spec;
 pub mod target;
 
 pub use config::{CheckConfig, CheckKind, ConfigError};
 pub use duration::{parse_duration, HumanDuration};
 pub use outcome::{CheckResult, Outcome, Reason};
+pub use scheduler::{
+    HealthEvent, SchedError, SchedulerConfig, StallCause, Stats, TargetStatus, WatchdogEvent,
+};
+pub use service::{HealthHandle, HealthService, RealRunner, Runner, ServiceOptions};
 pub use spec::{CheckSpec, NetOptions, Probe, Target, TargetId, Timing};
 pub use target::{Hysteresis, State, TargetState, Transition, TransitionReason};
