@@ -78,6 +78,18 @@ fn lines(head: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// head is an error.
 pub fn parse_head(buf: &[u8], max: usize) -> Result<Option<(ResponseHead, usize)>, HeadError> {
     let Some(end) = head_end(buf) else {
+        // Reject garbage as soon as it shows instead of waiting for a head that never ends:
+        // a first line that is complete but not a status line, or bytes that cannot begin one.
+        let prefix = buf.get(..buf.len().min(5)).unwrap_or_default();
+        if !b"HTTP/".starts_with(prefix) {
+            return Err(HeadError::StatusLine {
+                line: snippet(buf, 80),
+            });
+        }
+        if let Some(nl) = buf.iter().position(|&b| b == b'\n') {
+            let line = buf.get(..nl).unwrap_or_default();
+            parse_status_line(line.strip_suffix(b"\r").unwrap_or(line))?;
+        }
         if buf.len() >= max {
             return Err(HeadError::TooLarge { limit: max });
         }
