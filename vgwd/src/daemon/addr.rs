@@ -76,6 +76,7 @@ impl NetlinkAddresses {
                 let index = link_index(&handle, "lo")
                     .await?
                     .ok_or_else(|| EffectError("no loopback interface".into()))?;
+                set_up(&handle, index).await?;
                 Ok(NetlinkAddresses {
                     handle,
                     index,

@@ -242,6 +242,7 @@ impl<D: Dataplane, A: Announcer, V: VipAddresses, H: HealthSource> Core<D, A, V,
                     return false;
                 }
                 self.health.configure(&config.services, self.tx.clone());
+                self.announcer.reconfigure(&config).await;
                 let done = self.step(Input::Reload(config)).await;
                 self.counters.reloads += 1;
                 self.publish();

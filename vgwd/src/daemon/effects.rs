@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::net::IpAddr;
 
-use crate::config::RouteProtocol;
+use crate::config::{Config, RouteProtocol};
 use crate::controller::{Attributes, IpvsService};
 
 /// An effect that failed, for the log and the counters.
@@ -43,6 +43,12 @@ pub trait Announcer: Send + 'static {
         vip: IpAddr,
         protocol: RouteProtocol,
     ) -> impl Future<Output = Result<(), EffectError>> + Send;
+
+    /// A reload changed the configuration: update sessions whose settings changed and leave
+    /// the others alone.
+    fn reconfigure(&mut self, _config: &Config) -> impl Future<Output = ()> + Send {
+        async {}
+    }
 }
 
 /// VIP addresses on the VIP interface.

@@ -14,9 +14,11 @@
 //! recording fakes into [`start`].
 
 pub mod addr;
+pub mod bgp;
 pub mod core;
 pub mod effects;
 pub mod handle;
+pub mod ipvs;
 pub mod metrics;
 pub mod notify;
 
@@ -70,6 +72,9 @@ pub enum DaemonError {
     /// The VIP interface could not be prepared.
     #[error("VIP interface: {0}")]
     Interface(EffectError),
+    /// The routing speaker could not start.
+    #[error("routing: {0}")]
+    Routing(EffectError),
     /// The metrics listener could not bind.
     #[error("metrics listener on {addr}: {source}")]
     Metrics {
@@ -83,26 +88,6 @@ pub enum DaemonError {
     Signals(std::io::Error),
 }
 
-/// A dataplane for `dataplane = "ipvs"` when no IPVS backend is wired into this build: it
-/// reports IPVS as unusable, so the node withdraws everything instead of black-holing traffic.
-#[derive(Debug, Default)]
-pub struct UnwiredIpvs;
-
-impl Dataplane for UnwiredIpvs {
-    async fn apply(
-        &mut self,
-        _desired: &[crate::controller::IpvsService],
-    ) -> Result<(), EffectError> {
-        Err(EffectError(
-            "no IPVS backend is wired into this vgwd build".into(),
-        ))
-    }
-
-    async fn usable(&mut self) -> bool {
-        false
-    }
-}
-
 /// Runs the daemon until SIGTERM/SIGINT and the ordered shutdown are done.
 pub async fn run(opts: Options, config: Config) -> Result<(), DaemonError> {
     let addresses = addr::NetlinkAddresses::open(&config.node.vip_interface)
@@ -112,15 +97,19 @@ pub async fn run(opts: Options, config: Config) -> Result<(), DaemonError> {
         interface = addresses.interface(),
         "VIP addresses go on this interface"
     );
-    if config.bgp.is_some() || config.ospf.is_some() {
-        warn!("the BGP/OSPF speakers are not wired into this build yet: announcements are logged only");
+    if config.ospf.is_some() {
+        warn!("OSPF is not wired into vgwd yet: VIPs with announce = [\"ospf\"] are not sent over OSPF");
     }
+    let announcer = bgp::RoutingAnnouncer::start(&config)
+        .await
+        .map_err(DaemonError::Routing)?;
     let metrics_addr = config.metrics.as_ref().map(|m| m.listen);
+    let health = NoHealth;
     let (handle, core) = match config.node.dataplane {
-        DataplaneMode::None => start(config, NoDataplane, LogAnnouncer, addresses, NoHealth),
+        DataplaneMode::None => start(config, NoDataplane, announcer, addresses, health),
         DataplaneMode::Ipvs => {
-            warn!("no IPVS backend is wired into this build: every VIP stays withdrawn");
-            start(config, UnwiredIpvs, LogAnnouncer, addresses, NoHealth)
+            let kernel = ipvs::KernelIpvs::connect().await;
+            start(config, kernel, announcer, addresses, health)
         }
     };
     let metrics = match metrics_addr {
