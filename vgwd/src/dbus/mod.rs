@@ -14,6 +14,7 @@ mod access;
 mod backend;
 mod erased;
 mod error;
+pub mod ipvs_view;
 pub mod memory;
 pub mod private_bus;
 pub mod sample;
