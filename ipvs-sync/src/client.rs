@@ -13,6 +13,7 @@
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
+use std::time::Duration;
 
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 use netlink_packet_generic::ctrl::nlas::{GenlCtrlAttrs, OpAttrs};
@@ -31,6 +32,9 @@ use crate::netlink::{daemon, dest, laddr, service, Dialect, DialectError, InetAd
 use crate::netlink::{IpvsAttr, IpvsCmd, IpvsMessage, Nested};
 use crate::reconcile::{Op, ServiceState, State};
 use crate::transport::Transport;
+
+/// How long to wait for the kernel's next reply before giving up on a request.
+pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// GENL_ID_CTRL: the controller family.
 const GENL_ID_CTRL: u16 = 16;
@@ -61,6 +65,7 @@ pub struct IpvsClient<T: Transport> {
     dialect: Dialect,
     seq: u32,
     window: usize,
+    reply_timeout: Duration,
 }
 
 impl<T: Transport> IpvsClient<T> {
@@ -76,6 +81,7 @@ impl<T: Transport> IpvsClient<T> {
             dialect,
             seq: 1,
             window: 256,
+            reply_timeout: DEFAULT_REPLY_TIMEOUT,
         })
     }
 
@@ -90,6 +96,22 @@ impl<T: Transport> IpvsClient<T> {
     /// How many requests may be in flight (default 256).
     pub fn set_window(&mut self, window: usize) {
         self.window = window.max(1);
+    }
+
+    /// How long to wait for each reply datagram (default 30 s).
+    pub fn set_reply_timeout(&mut self, timeout: Duration) {
+        self.reply_timeout = timeout;
+    }
+
+    /// Receive one datagram, bounded in time. Needs a tokio runtime with the time driver.
+    async fn recv(&mut self, op: &'static str) -> Result<Vec<u8>, IpvsError> {
+        match tokio::time::timeout(self.reply_timeout, self.transport.recv()).await {
+            Ok(r) => Ok(r?),
+            Err(_) => Err(IpvsError::Protocol {
+                op,
+                detail: format!("no reply from the kernel within {:?}", self.reply_timeout),
+            }),
+        }
     }
 
     pub fn into_transport(self) -> T {
@@ -119,7 +141,7 @@ impl<T: Transport> IpvsClient<T> {
         self.transport.send(&frame::encode(&req)).await?;
         let mut out = Vec::new();
         loop {
-            let datagram = self.transport.recv().await?;
+            let datagram = self.recv(op).await?;
             let msgs = frame::decode(&datagram, self.family.family_id, &self.dialect)
                 .map_err(|source| IpvsError::Wire { op, source })?;
             for m in msgs {
@@ -193,7 +215,7 @@ impl<T: Transport> IpvsClient<T> {
             if inflight.is_empty() {
                 continue;
             }
-            let datagram = match self.transport.recv().await {
+            let datagram = match self.recv("batch").await {
                 Ok(d) => d,
                 Err(e) => {
                     fatal = Some(e.to_string());
@@ -788,7 +810,12 @@ async fn resolve_family<T: Transport>(transport: &mut T) -> Result<FamilyInfo, I
 
     let mut family: Option<FamilyInfo> = None;
     loop {
-        let datagram = transport.recv().await?;
+        let datagram = tokio::time::timeout(DEFAULT_REPLY_TIMEOUT, transport.recv())
+            .await
+            .map_err(|_| IpvsError::Protocol {
+                op,
+                detail: format!("no reply from the kernel within {DEFAULT_REPLY_TIMEOUT:?}"),
+            })??;
         let mut rest: &[u8] = &datagram;
         while !rest.is_empty() {
             let len = rest

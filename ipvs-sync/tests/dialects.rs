@@ -36,6 +36,7 @@ fn svc_key_attrs() -> Vec<u8> {
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .unwrap()
 }
@@ -392,5 +393,42 @@ fn eperm_says_cap_net_admin_and_errors_carry_errno_and_object() {
         let text = err.to_string();
         assert!(text.contains("TCP 192.0.2.10:80"), "{text}");
         assert!(text.contains("already exists"), "{text}");
+    });
+}
+
+#[test]
+fn a_kernel_that_never_answers_is_a_timeout_not_a_hang() {
+    let svc_full = cat(&[
+        svc_key_attrs(),
+        nla(6, &cstr("rr")),
+        nla(7, &cat(&[u32v(0), u32v(0xffff_fffd)])),
+        nla(8, &u32v(0)),
+        nla(9, &u32v(0xffff_ffff)),
+    ]);
+    let steps = vec![
+        Step {
+            request: family_request(),
+            replies: vec![cat(&[
+                family_reply(1, &ops(1..=17), 6),
+                ack(&family_request(), 1, 0),
+            ])],
+        },
+        Step {
+            request: genl(1, REQ_ACK, 2, &nla(1, &svc_full)),
+            replies: vec![],
+        },
+    ];
+    rt().block_on(async {
+        let mut kernel = ScriptedKernel::new(steps, None);
+        kernel.hang_when_empty = true;
+        let mut c = IpvsClient::connect(kernel).await.unwrap();
+        c.set_reply_timeout(std::time::Duration::from_millis(50));
+        let start = std::time::Instant::now();
+        let err = c.add_service(&Service::new(vip(), "rr")).await.unwrap_err();
+        assert!(
+            err.to_string().contains("no reply from the kernel"),
+            "{err}"
+        );
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
     });
 }

@@ -247,6 +247,16 @@ fn program_everything(lab: &Lab) {
         let info = c.info().await.unwrap();
         assert_eq!(info.version_string(), "1.2.1");
         assert!(info.conn_tab_size > 0);
+        let fam = c.family().clone();
+        println!(
+            "family id {} version {} maxattr {} ops {:?}",
+            fam.family_id, fam.version, fam.maxattr, fam.ops
+        );
+        // SET_INFO (14) exists only as a reply command, so the kernel does not list it.
+        assert_eq!(
+            fam.ops,
+            (1..=17).filter(|op| *op != 14).collect::<Vec<u32>>()
+        );
         c.dialect().clone()
     });
     assert!(

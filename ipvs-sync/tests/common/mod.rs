@@ -126,6 +126,8 @@ pub struct ScriptedKernel {
     queue: VecDeque<Vec<u8>>,
     pub seen: Vec<Vec<u8>>,
     release: Option<String>,
+    /// When nothing is queued: wait forever (a kernel that never answers) instead of failing.
+    pub hang_when_empty: bool,
 }
 
 impl ScriptedKernel {
@@ -135,6 +137,7 @@ impl ScriptedKernel {
             queue: VecDeque::new(),
             seen: Vec::new(),
             release: release.map(str::to_string),
+            hang_when_empty: false,
         }
     }
 
@@ -172,6 +175,9 @@ impl Transport for ScriptedKernel {
     }
 
     async fn recv(&mut self) -> io::Result<Vec<u8>> {
+        if self.queue.is_empty() && self.hang_when_empty {
+            std::future::pending::<()>().await;
+        }
         self.queue
             .pop_front()
             .ok_or_else(|| io::Error::new(io::ErrorKind::WouldBlock, "fake kernel: nothing queued"))
