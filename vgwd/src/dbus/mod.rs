@@ -26,6 +26,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::warn;
 use vgw_api::{Event, BUS_NAME, OBJECT_PATH};
+use zbus::fdo::{RequestNameFlags, RequestNameReply};
 use zbus::object_server::SignalEmitter;
 use zbus::Connection;
 
@@ -120,17 +121,26 @@ pub async fn serve<B: Backend>(
         source,
     })?;
     let server = Vgwd1Server::new(backend, access);
-    let builder = builder
+    let conn = builder
         .serve_at(OBJECT_PATH, server)
-        .and_then(|b| b.name(BUS_NAME))
         .map_err(|source| ServeError::Other {
             bus: bus.clone(),
             source,
-        })?;
-    builder
+        })?
         .build()
         .await
-        .map_err(|source| classify(bus, source))
+        .map_err(|source| classify(bus, source))?;
+    // Never queue behind, nor take the name from, another vgwd: one daemon per node.
+    let reply = conn
+        .request_name_with_flags(BUS_NAME, RequestNameFlags::DoNotQueue.into())
+        .await
+        .map_err(|source| classify(bus, source))?;
+    match reply {
+        RequestNameReply::PrimaryOwner | RequestNameReply::AlreadyOwner => Ok(conn),
+        RequestNameReply::Exists | RequestNameReply::InQueue => {
+            Err(ServeError::NameTaken { bus: bus.clone() })
+        }
+    }
 }
 
 fn classify(bus: &BusAddress, source: zbus::Error) -> ServeError {
@@ -145,9 +155,10 @@ fn classify(bus: &BusAddress, source: zbus::Error) -> ServeError {
                 message: message.unwrap_or_default(),
             }
         }
-        zbus::Error::InputOutput(_) | zbus::Error::Address(_) | zbus::Error::Handshake(_) => {
-            ServeError::Connect { bus, source }
-        }
+        zbus::Error::InputOutput(_)
+        | zbus::Error::Connection(..)
+        | zbus::Error::Address(_)
+        | zbus::Error::Handshake(_) => ServeError::Connect { bus, source },
         source => ServeError::Other { bus, source },
     }
 }
@@ -205,3 +216,6 @@ pub fn forward_events(
         }
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -35,10 +35,12 @@ pub enum PrivateBusError {
         source: std::io::Error,
     },
     /// It started but did not print its address.
-    #[error("dbus-daemon did not print its address within 10 s (config {config})")]
+    #[error("dbus-daemon did not print its address within 10 s (config {config}): {log}")]
     NoAddress {
         /// The configuration file it was given.
         config: PathBuf,
+        /// What it wrote to stderr.
+        log: String,
     },
 }
 
@@ -62,12 +64,15 @@ impl PrivateBus {
         }
         let config = dir.join("bus.conf");
         std::fs::write(&config, bus_config(&dir.join("socket"), policies)).map_err(io(&config))?;
+        // Its complaints (e.g. "Failed to set fd limit") go to a log beside the socket.
+        let log_path = dir.join("dbus-daemon.log");
+        let log = std::fs::File::create(&log_path).map_err(io(&log_path))?;
         let mut child = Command::new("dbus-daemon")
             .arg(format!("--config-file={}", config.display()))
             .args(["--nofork", "--print-address=1"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::from(log))
             .spawn()
             .map_err(|source| PrivateBusError::Spawn { source })?;
         let (tx, rx) = mpsc::channel();
@@ -87,8 +92,9 @@ impl PrivateBus {
             _ => {
                 let _ = child.kill();
                 let _ = child.wait();
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
                 let _ = std::fs::remove_dir_all(&dir);
-                return Err(PrivateBusError::NoAddress { config });
+                return Err(PrivateBusError::NoAddress { config, log });
             }
         };
         Ok(bus)
