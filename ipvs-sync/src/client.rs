@@ -584,7 +584,15 @@ impl<T: Transport> IpvsClient<T> {
             self.dialect
                 .require_fullnat("the FULLNAT forwarding method")?;
         }
-        if let Dialect::Mainline(f) = &self.dialect {
+        // The FULLNAT kernels are 2.6.32: no ADDR_FAMILY (3.18) and no tunnel settings (5.2).
+        let features = match &self.dialect {
+            Dialect::Mainline(f) => *f,
+            _ => crate::netlink::Features {
+                kernel: Some((2, 6)),
+            },
+        };
+        {
+            let f = &features;
             if Af::of(&d.addr) != k.af() && !f.dest_addr_family() {
                 return Err(DialectError::TooOld {
                     what: "a real of another address family",

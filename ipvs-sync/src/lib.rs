@@ -9,6 +9,7 @@
 
 pub mod client;
 pub mod error;
+pub mod handle;
 pub mod model;
 pub mod netlink;
 pub mod reconcile;
@@ -16,5 +17,6 @@ pub mod transport;
 
 pub use client::{connect, IpvsClient};
 pub use error::IpvsError;
+pub use handle::IpvsHandle;
 pub use reconcile::{plan, Op, Ownership, ServiceState, State};
 pub use transport::{NetlinkTransport, Transport};
