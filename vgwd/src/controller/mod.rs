@@ -84,6 +84,16 @@ impl Controller {
         self.state.first_round_done
     }
 
+    /// Whether the node is drained by an admin.
+    pub fn node_drained(&self) -> bool {
+        self.state.node_drain.is_some()
+    }
+
+    /// Whether a VIP is drained by an admin.
+    pub fn vip_drained(&self, vip: std::net::IpAddr) -> bool {
+        self.state.vip_drain.contains_key(&vip)
+    }
+
     /// Checks an admin target without changing anything.
     pub fn check_target(&self, target: &Target) -> Result<(), AdminError> {
         if self.state.shutdown.is_some() {

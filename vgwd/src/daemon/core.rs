@@ -100,6 +100,8 @@ pub struct CheckObservation {
     pub latency: Duration,
     /// Checker's words.
     pub detail: String,
+    /// When the result arrived.
+    pub at: std::time::Instant,
 }
 
 /// What the core publishes after every step (read by metrics and the D-Bus backend).
@@ -111,6 +113,10 @@ pub struct Status {
     pub view: View,
     /// First round of checks done.
     pub first_round_done: bool,
+    /// The node is drained by an admin.
+    pub node_drained: bool,
+    /// VIPs drained by an admin.
+    pub drained_vips: Vec<std::net::IpAddr>,
     /// Counters.
     pub counters: Counters,
     /// Last check result per real.
@@ -162,6 +168,8 @@ impl<D: Dataplane, A: Announcer, V: VipAddresses, H: HealthSource> Core<D, A, V,
             config: Arc::new(controller.config().clone()),
             view: View::default(),
             first_round_done: false,
+            node_drained: false,
+            drained_vips: Vec::new(),
             counters: Counters::default(),
             checks: BTreeMap::new(),
             ipvs_usable: true,
@@ -262,6 +270,7 @@ impl<D: Dataplane, A: Announcer, V: VipAddresses, H: HealthSource> Core<D, A, V,
                         ok,
                         latency,
                         detail,
+                        at: std::time::Instant::now(),
                     },
                 );
                 self.publish();
@@ -411,6 +420,15 @@ impl<D: Dataplane, A: Announcer, V: VipAddresses, H: HealthSource> Core<D, A, V,
             config: Arc::new(self.controller.config().clone()),
             view: self.controller.view().clone(),
             first_round_done: self.controller.first_round_done(),
+            node_drained: self.controller.node_drained(),
+            drained_vips: self
+                .controller
+                .config()
+                .vips
+                .iter()
+                .map(|v| v.address)
+                .filter(|v| self.controller.vip_drained(*v))
+                .collect(),
             counters: self.counters.clone(),
             checks: self.checks.clone(),
             ipvs_usable: self.ipvs_usable,

@@ -14,6 +14,7 @@
 //! recording fakes into [`start`].
 
 pub mod addr;
+pub mod api;
 pub mod bgp;
 pub mod core;
 pub mod effects;
@@ -103,7 +104,10 @@ pub async fn run(opts: Options, config: Config) -> Result<(), DaemonError> {
     let announcer = bgp::RoutingAnnouncer::start(&config)
         .await
         .map_err(DaemonError::Routing)?;
+    let speaker = announcer.speaker().zip(config.bgp.as_ref().map(|b| b.asn));
     let metrics_addr = config.metrics.as_ref().map(|m| m.listen);
+    let bus = crate::dbus::BusAddress::from_config(opts.bus.as_deref().unwrap_or(&config.api.dbus));
+    let admin_group = config.api.group.clone();
     let health = NoHealth;
     let (handle, core) = match config.node.dataplane {
         DataplaneMode::None => start(config, NoDataplane, announcer, addresses, health),
@@ -121,9 +125,43 @@ pub async fn run(opts: Options, config: Config) -> Result<(), DaemonError> {
         None => None,
     };
     let signals = spawn_signals(handle.clone(), opts.config_path.clone())?;
+    let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
+    let backend =
+        api::DaemonBackend::new(handle.clone(), opts.config_path.clone(), events_tx.clone());
+    let mut tasks = vec![api::forward_notifications(&handle, events_tx.clone())];
+    if let Some((speaker, asn)) = speaker {
+        tasks.push(api::poll_neighbors(
+            speaker,
+            asn,
+            backend.neighbor_cache(),
+            events_tx,
+        ));
+    }
+    let access = crate::dbus::AccessPolicy {
+        admin_group: match admin_group.as_deref().map(crate::dbus::AdminGroup::lookup) {
+            Some(Ok(g)) => Some(g),
+            Some(Err(e)) => {
+                error!("[api] group: {e}; only root may change state over D-Bus");
+                None
+            }
+            None => None,
+        },
+    };
+    // The node keeps doing its job without the API: a missing bus is logged, not fatal.
+    let _bus = match crate::dbus::serve(&bus, std::sync::Arc::new(backend), access).await {
+        Ok(conn) => {
+            info!(%bus, "D-Bus API served");
+            tasks.push(crate::dbus::forward_events(conn.clone(), events_rx));
+            Some(conn)
+        }
+        Err(e) => {
+            error!("D-Bus API not available: {e}");
+            None
+        }
+    };
     let notifier = notify::Notifier::from_env();
     let systemd = spawn_systemd(handle.clone(), notifier);
-    info!(bus = ?opts.bus, "vgwd running");
+    info!("vgwd running");
     if let Err(e) = core.await {
         error!("controller task failed: {e}");
     }
