@@ -100,3 +100,56 @@ fn drain_target_errors_say_what_is_expected() {
     );
     assert!(msg("host", "").is_some_and(|m| m.starts_with("unknown drain kind")));
 }
+
+/// Deterministic malformed-input test (the stand-in for `api/fuzz`, which needs nightly):
+/// random and mutated strings through the `Drain` argument parser never panic, and whatever
+/// parses re-parses from its wire form to the same target.
+#[test]
+fn drain_target_parser_survives_random_input() {
+    let mut seed: u64 = 0x5eed_1234_abcd_ef01;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let alphabet: &[u8] = b"0123456789abcdef:./[]%-_ vipreal\xff\x00web";
+    let seeds = [
+        "web/10.1.1.1:8080",
+        "web/[2001:db8::1]:80",
+        "192.0.2.10",
+        "2001:db8::10",
+        "",
+    ];
+    let kinds = ["vip", "real", "node", "host", ""];
+    let mut parsed = 0;
+    for i in 0..20_000 {
+        let base = seeds[i % seeds.len()].as_bytes().to_vec();
+        let mut bytes = base;
+        for _ in 0..(next() % 6) {
+            let pos = (next() as usize) % (bytes.len() + 1);
+            let c = alphabet[(next() as usize) % alphabet.len()];
+            match next() % 3 {
+                0 => bytes.insert(pos, c),
+                1 if pos < bytes.len() => {
+                    bytes.remove(pos);
+                }
+                _ if pos < bytes.len() => bytes[pos] = c,
+                _ => bytes.push(c),
+            }
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        let kind = kinds[(next() as usize) % kinds.len()];
+        if let Ok(t) = DrainTarget::parse(kind, &text) {
+            parsed += 1;
+            assert_eq!(
+                DrainTarget::parse(t.kind().as_str(), &t.wire_target()),
+                Ok(t)
+            );
+        }
+    }
+    assert!(
+        parsed > 1_000,
+        "the mutations should keep many inputs valid, got {parsed}"
+    );
+}

@@ -317,4 +317,80 @@ mod tests {
         assert_eq!(order("10.0.0.1", "192.0.2.1"), Ordering::Greater);
         assert_eq!(order("2001:db8::1", "2001:db8::2"), Ordering::Less);
     }
+
+    fn fullnat_table() -> IpvsTable {
+        let dest = |addr: &str, w: u32| IpvsDest {
+            address: addr.into(),
+            port: 80,
+            forward: "FullNat".into(),
+            weight: w,
+            u_threshold: 0,
+            l_threshold: 0,
+            active_conns: 12,
+            inactive_conns: 3,
+            persist_conns: 0,
+            stats: Default::default(),
+            rates: Default::default(),
+        };
+        IpvsTable {
+            version: "1.2.1".into(),
+            conn_tab_size: 4096,
+            dialect: "fullnat".into(),
+            services: vec![IpvsService {
+                family: "inet".into(),
+                protocol: "tcp".into(),
+                address: "192.0.2.10".into(),
+                port: 80,
+                fwmark: 0,
+                scheduler: "wlc".into(),
+                sched_flags: vec![],
+                persistent_secs: 0,
+                netmask: "255.255.255.255".into(),
+                pe_name: String::new(),
+                one_packet: false,
+                local_addresses: vec![
+                    vgw_api::IpvsLocalAddress {
+                        address: "10.2.0.1".into(),
+                        conns: 15,
+                        port_conflicts: 0,
+                    },
+                    vgw_api::IpvsLocalAddress {
+                        address: "10.2.0.2".into(),
+                        conns: 0,
+                        port_conflicts: 2,
+                    },
+                ],
+                stats: Default::default(),
+                rates: Default::default(),
+                dests: vec![dest("10.1.1.2", 100), dest("10.1.1.1", 50)],
+            }],
+        }
+    }
+
+    #[test]
+    fn fullnat_services_list_their_local_addresses() {
+        let want = "\
+IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+TCP  192.0.2.10:80 wlc
+  ~> 10.2.0.1                     LocalAddress conns 15 conflicts 0
+  ~> 10.2.0.2                     LocalAddress conns 0 conflicts 2
+  -> 10.1.1.1:80                  FullNat 50     12         3         
+  -> 10.1.1.2:80                  FullNat 100    12         3         
+";
+        assert_eq!(render(&fullnat_table(), Columns::Default, false), want);
+        // --stats/--rate keep ipvsadm's layout exactly (no local-address lines).
+        assert!(!render(&fullnat_table(), Columns::Stats, false).contains("~>"));
+    }
+
+    #[test]
+    fn empty_table_is_the_header_only() {
+        let mut t = fullnat_table();
+        t.services.clear();
+        assert_eq!(
+            render(&t, Columns::Default, false),
+            "IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"
+        );
+    }
 }
