@@ -6,12 +6,13 @@
 //!   computed over the LSA without its LS age field, with the checksum bytes placed so that the
 //!   whole LSA sums to zero.
 
-/// Internet checksum (RFC 1071) over `data`, treating the bytes in `skip` as zeros.
-pub fn internet_checksum(data: &[u8], skip: &[std::ops::Range<usize>]) -> u16 {
+/// Internet checksum (RFC 1071) over `data`, treating the half-open byte ranges `(start, end)`
+/// in `skip` as zeros.
+pub fn internet_checksum(data: &[u8], skip: &[(usize, usize)]) -> u16 {
     let mut sum: u32 = 0;
     let mut i = 0;
     let byte = |j: usize| {
-        if skip.iter().any(|r| r.contains(&j)) {
+        if skip.iter().any(|(a, b)| (*a..*b).contains(&j)) {
             0
         } else {
             data.get(j).copied().unwrap_or(0)
@@ -113,9 +114,9 @@ mod tests {
         pkt[0] = 2;
         pkt[1] = 1;
         pkt[3] = 24;
-        let c = internet_checksum(&pkt, &[16..24]);
+        let c = internet_checksum(&pkt, &[(16, 24)]);
         pkt[12..14].copy_from_slice(&c.to_be_bytes());
         pkt[16..24].copy_from_slice(b"whatever");
-        assert_eq!(internet_checksum(&pkt, &[16..24]), 0);
+        assert_eq!(internet_checksum(&pkt, &[(16, 24)]), 0);
     }
 }

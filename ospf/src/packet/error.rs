@@ -1,9 +1,9 @@
 //! Why a packet or an LSA was rejected. Every variant names the offending value.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// A packet that could not be decoded.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DecodeError {
     #[error("packet truncated: {what} needs {need} bytes, {have} left")]

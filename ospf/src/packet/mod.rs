@@ -156,7 +156,7 @@ impl Packet {
         };
         // 8.2: "The checksum field must be correct" -- D.4.3: not computed with crypto auth.
         if autype != auth::AUTYPE_CRYPTO {
-            let computed = checksum::internet_checksum(whole, &[12..14, 16..24]);
+            let computed = checksum::internet_checksum(whole, &[(12, 14), (16, 24)]);
             if computed != checksum {
                 return Err(DecodeError::BadChecksum {
                     found: checksum,
@@ -219,7 +219,7 @@ impl Packet {
         match key {
             AuthKey::Null | AuthKey::Simple { .. } => {
                 // D.4.1/D.4.2: checksum over the whole packet excluding the 64-bit auth field.
-                let c = checksum::internet_checksum(&out, &[16..24]);
+                let c = checksum::internet_checksum(&out, &[(16, 24)]);
                 if let Some(f) = out.get_mut(12..14) {
                     f.copy_from_slice(&c.to_be_bytes());
                 }
