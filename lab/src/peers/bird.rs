@@ -24,6 +24,8 @@ pub struct BirdProtocol {
     pub name: String,
     pub proto: String,
     pub state: String,
+    /// When the protocol last changed state (BIRD's "Since" column).
+    pub since: String,
     pub info: String,
 }
 
@@ -96,6 +98,7 @@ impl Bird {
                     name: f[0].to_string(),
                     proto: f[1].to_string(),
                     state: f[3].to_string(),
+                    since: f.get(4).map(|s| s.to_string()).unwrap_or_default(),
                     info: f.get(5..).map(|r| r.join(" ")).unwrap_or_default(),
                 })
             })
