@@ -97,6 +97,10 @@ impl Shared {
     }
 
     fn publish_first_round(&self, done: bool) {
+        // Hot path: a read lock in the common case where nothing changes.
+        if *self.first_round.borrow() == done {
+            return;
+        }
         self.first_round.send_if_modified(|v| {
             let changed = *v != done;
             *v = done;

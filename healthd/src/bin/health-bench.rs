@@ -1,1 +1,391 @@
-fn main() {}
+//! Benchmark of the health checker on this machine.
+//!
+//! ```text
+//! health-bench rate     [--secs 10] [--concurrency 64] [--addrs 8] [--threads 2]
+//! health-bench schedule [--targets 10000] [--interval 1s] [--secs 60] [--threads 2] [--addrs 8]
+//! ```
+//!
+//! `rate` measures sustained TCP checks per second against local listeners three ways, each
+//! for `--secs`: a plain connect+close loop (the physical limit of this machine), the tcp
+//! checker called in a loop with the same concurrency, and the full service (scheduler +
+//! checker) with enough targets to saturate it. `schedule` runs `--targets` TCP targets at
+//! `--interval` for `--secs` and reports the lateness of check starts (p50/p99/max) and the CPU
+//! used by the checking process. Listeners run in a child process (this binary with `serve`),
+//! so the CPU figures are the checker's alone; several 127.0.0.x addresses spread the
+//! connections over more 4-tuples than one address allows.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use nix::sys::resource::{getrusage, UsageWho};
+use vgw_health::spec::{Probe, TcpProbe};
+use vgw_health::{
+    check, parse_duration, CheckSpec, HealthService, Hysteresis, SchedulerConfig, ServiceOptions,
+    Target, Timing,
+};
+
+#[derive(Parser)]
+#[command(about = "Benchmark of vgw-health TCP checks on this machine")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Checks per second versus a raw connect+close loop.
+    Rate {
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 8)]
+        addrs: u8,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+    },
+    /// Many targets at a fixed interval: lateness of check starts and CPU used.
+    Schedule {
+        #[arg(long, default_value_t = 10_000)]
+        targets: usize,
+        #[arg(long, default_value = "1s")]
+        interval: String,
+        #[arg(long, default_value_t = 60)]
+        secs: u64,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        #[arg(long, default_value_t = 8)]
+        addrs: u8,
+        #[arg(long, default_value_t = 1024)]
+        concurrency: usize,
+    },
+    /// (internal) Run the listeners: accept and close, until stdin closes.
+    Serve {
+        #[arg(long)]
+        addrs: u8,
+    },
+}
+
+static FIRST_FAILURE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn loopback(i: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + i))
+}
+
+/// Listener child process; killed (by PID) when dropped.
+struct Listeners {
+    child: Child,
+    addrs: Vec<SocketAddr>,
+}
+
+impl Drop for Listeners {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_listeners(n: u8) -> Result<Listeners, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find own binary: {e}"))?;
+    let mut child = Command::new(exe)
+        .args(["serve", "--addrs", &n.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start listener process: {e}"))?;
+    let out = child
+        .stdout
+        .take()
+        .ok_or("no stdout from listener process")?;
+    let mut lines = BufReader::new(out).lines();
+    let mut addrs = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.map_err(|e| format!("listener process: {e}"))?;
+        if line == "ready" {
+            break;
+        }
+        addrs.push(
+            line.parse()
+                .map_err(|e| format!("listener process said {line:?}: {e}"))?,
+        );
+    }
+    if addrs.is_empty() {
+        let _ = child.kill();
+        return Err("listener process reported no address".to_string());
+    }
+    Ok(Listeners { child, addrs })
+}
+
+fn serve(n: u8) -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async move {
+        let mut out = std::io::stdout().lock();
+        for i in 0..n {
+            let l = tokio::net::TcpListener::bind((loopback(i), 0))
+                .await
+                .map_err(|e| format!("bind {}: {e}", loopback(i)))?;
+            let a = l.local_addr().map_err(|e| e.to_string())?;
+            writeln!(out, "{a}").map_err(|e| e.to_string())?;
+            tokio::spawn(async move {
+                loop {
+                    // Accept and close at once; errors (e.g. EMFILE under load) are retried.
+                    match l.accept().await {
+                        Ok((s, _)) => drop(s),
+                        Err(_) => tokio::time::sleep(Duration::from_millis(1)).await,
+                    }
+                }
+            });
+        }
+        writeln!(out, "ready").map_err(|e| e.to_string())?;
+        out.flush().map_err(|e| e.to_string())?;
+        drop(out);
+        // Run until the parent closes our stdin.
+        let _ = tokio::task::spawn_blocking(|| {
+            let mut s = String::new();
+            let _ = std::io::stdin().read_line(&mut s);
+        })
+        .await;
+        Ok(())
+    })
+}
+
+fn cpu_seconds() -> f64 {
+    match getrusage(UsageWho::RUSAGE_SELF) {
+        Ok(u) => {
+            let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
+            t(u.user_time()) + t(u.system_time())
+        }
+        Err(_) => f64::NAN,
+    }
+}
+
+fn tcp_spec(interval: Duration, timeout: Duration) -> CheckSpec {
+    CheckSpec::new(Probe::Tcp(TcpProbe {
+        send: None,
+        expect: None,
+        max_reply: 0,
+    }))
+    .with_timing(Timing {
+        interval,
+        timeout,
+        hysteresis: Hysteresis::new(1, 1),
+        doubt_interval: None,
+    })
+}
+
+/// Run `concurrency` loops of `one` for `secs`; returns (ok, failed) counts.
+async fn loop_for<F, Fut>(secs: u64, concurrency: usize, addrs: &[SocketAddr], one: F) -> (u64, u64)
+where
+    F: Fn(SocketAddr) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let ok = Arc::new(AtomicU64::new(0));
+    let bad = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for i in 0..concurrency {
+        let (ok, bad, stop, one) = (ok.clone(), bad.clone(), stop.clone(), one.clone());
+        let addr = addrs[i % addrs.len()];
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                if one(addr).await {
+                    ok.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    bad.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = t.await;
+    }
+    (ok.load(Ordering::Relaxed), bad.load(Ordering::Relaxed))
+}
+
+fn runtime(threads: usize) -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+fn rate(secs: u64, concurrency: usize, n_addrs: u8, threads: usize) -> Result<(), String> {
+    let listeners = start_listeners(n_addrs)?;
+    let addrs = listeners.addrs.clone();
+    let rt = runtime(threads)?;
+    rt.block_on(async move {
+        println!("# TCP check rate: {secs} s each, concurrency {concurrency}, {threads} runtime threads, {} listener addresses", addrs.len());
+
+        let cpu0 = cpu_seconds();
+        let (raw_ok, raw_bad) = loop_for(secs, concurrency, &addrs, |a| async move {
+            tokio::net::TcpStream::connect(a).await.is_ok()
+        })
+        .await;
+        let raw_cpu = cpu_seconds() - cpu0;
+        let raw = raw_ok as f64 / secs as f64;
+        println!("raw connect+close loop : {raw:>9.0} /s  (failed {raw_bad}, cpu {:.0}%)", raw_cpu / secs as f64 * 100.0);
+
+        let spec = Arc::new(tcp_spec(Duration::from_secs(1), Duration::from_secs(1)));
+        let cpu0 = cpu_seconds();
+        let (chk_ok, chk_bad) = loop_for(secs, concurrency, &addrs, move |a| {
+            let spec = spec.clone();
+            async move {
+                let t = Target::new("bench", a.ip(), a.port());
+                let r = check::run(&spec, &t).await;
+                if let vgw_health::Outcome::Down { reason } = &r.outcome {
+                    FIRST_FAILURE.get_or_init(|| reason.to_string());
+                }
+                r.outcome.is_up()
+            }
+        })
+        .await;
+        let chk_cpu = cpu_seconds() - cpu0;
+        let chk = chk_ok as f64 / secs as f64;
+        if let Some(f) = FIRST_FAILURE.get() {
+            println!("  (first checker failure: {f})");
+        }
+        println!("tcp checker in a loop  : {chk:>9.0} /s  (failed {chk_bad}, cpu {:.0}%)  ratio {:.2}", chk_cpu / secs as f64 * 100.0, chk / raw);
+
+        // The whole service, saturated: 4x more work than the raw rate at a 1 s interval, so
+        // concurrency (not the schedule) is the limit.
+        let targets = ((raw * 4.0) as usize).clamp(1000, 400_000);
+        let svc = HealthService::start(ServiceOptions {
+            scheduler: SchedulerConfig {
+                max_concurrency: concurrency,
+                stall_threshold: Duration::from_secs(3600),
+                seed: 1,
+            },
+            ..ServiceOptions::default()
+        });
+        let h = svc.handle();
+        for i in 0..targets {
+            let a = addrs[i % addrs.len()];
+            let _ = h.add(
+                Target::new(format!("t{i}"), a.ip(), a.port()),
+                tcp_spec(Duration::from_secs(1), Duration::from_secs(1)),
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let s0 = h.stats();
+        let cpu0 = cpu_seconds();
+        let t0 = Instant::now();
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        let s1 = h.stats();
+        let svc_cpu = cpu_seconds() - cpu0;
+        let el = t0.elapsed().as_secs_f64();
+        let svc_rate = (s1.completed - s0.completed) as f64 / el;
+        println!("service (saturated)    : {svc_rate:>9.0} /s  ({targets} targets, cpu {:.0}%)  ratio {:.2}", svc_cpu / el * 100.0, svc_rate / raw);
+        drop(svc);
+        drop(listeners);
+        Ok(())
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn schedule(
+    targets: usize,
+    interval: &str,
+    secs: u64,
+    threads: usize,
+    n_addrs: u8,
+    concurrency: usize,
+) -> Result<(), String> {
+    let interval = parse_duration(interval).map_err(|e| e.to_string())?;
+    let listeners = start_listeners(n_addrs)?;
+    let addrs = listeners.addrs.clone();
+    let rt = runtime(threads)?;
+    rt.block_on(async move {
+        let svc = HealthService::start(ServiceOptions {
+            scheduler: SchedulerConfig {
+                max_concurrency: concurrency,
+                stall_threshold: Duration::from_millis(500),
+                seed: 7,
+            },
+            ..ServiceOptions::default()
+        });
+        let h = svc.handle();
+        let mut wd = h.watchdog_events();
+        let timeout = (interval / 2).max(Duration::from_millis(100));
+        for i in 0..targets {
+            let a = addrs[i % addrs.len()];
+            h.add(Target::new(format!("t{i}"), a.ip(), a.port()), tcp_spec(interval, timeout))
+                .map_err(|e| e.to_string())?;
+        }
+        // Warm-up: the first round, then one more interval; lateness counted from then on.
+        tokio::time::timeout(interval * 3, h.wait_first_round())
+            .await
+            .map_err(|_| "first round did not finish within 3 intervals".to_string())?;
+        tokio::time::sleep(interval).await;
+        h.reset_lateness();
+        let s0 = h.stats();
+        let cpu0 = cpu_seconds();
+        let t0 = Instant::now();
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        let el = t0.elapsed().as_secs_f64();
+        let cpu = cpu_seconds() - cpu0;
+        let s = h.stats();
+        let mut down = 0;
+        for i in 0..targets {
+            if let Some(st) = h.latest(&format!("t{i}").into()) {
+                if st.state != vgw_health::State::Up {
+                    down += 1;
+                }
+            }
+        }
+        let mut stalls = 0;
+        while let Ok(e) = wd.try_recv() {
+            if matches!(e, vgw_health::WatchdogEvent::Stalled { .. }) {
+                stalls += 1;
+            }
+        }
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!("# {targets} TCP targets at {interval:?} for {secs} s, {threads} runtime threads, concurrency limit {concurrency}");
+        println!("checks completed : {} ({:.0}/s)", s.completed - s0.completed, (s.completed - s0.completed) as f64 / el);
+        println!("start lateness   : p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms  ({} samples)",
+            ms(s.start_lateness.quantile(0.5)), ms(s.start_lateness.quantile(0.99)), ms(s.start_lateness.max()), s.start_lateness.count());
+        println!("skipped slots    : {}", s.skipped_slots - s0.skipped_slots);
+        println!("targets not up   : {down}");
+        println!("watchdog stalls  : {stalls}");
+        println!("cpu              : {cpu:.2} s over {el:.1} s = {:.1}% of one core", cpu / el * 100.0);
+        drop(svc);
+        drop(listeners);
+        Ok(())
+    })
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let r = match cli.cmd {
+        Cmd::Rate {
+            secs,
+            concurrency,
+            addrs,
+            threads,
+        } => rate(secs, concurrency, addrs, threads),
+        Cmd::Schedule {
+            targets,
+            interval,
+            secs,
+            threads,
+            addrs,
+            concurrency,
+        } => schedule(targets, &interval, secs, threads, addrs, concurrency),
+        Cmd::Serve { addrs } => serve(addrs),
+    };
+    if let Err(e) = r {
+        eprintln!("health-bench: {e}");
+        std::process::exit(1);
+    }
+}
