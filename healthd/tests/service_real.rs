@@ -65,7 +65,7 @@ async fn listener_down_and_back_up() {
         .await
         .expect("first round within 2 s");
 
-    let mut first = vec![next(&mut events).await, next(&mut events).await];
+    let mut first = [next(&mut events).await, next(&mut events).await];
     first.sort_by(|a, b| a.target_id.cmp(&b.target_id));
     assert_eq!(
         (first[0].target_id.as_str(), first[0].to),
