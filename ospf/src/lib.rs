@@ -3,6 +3,7 @@
 pub mod config;
 pub mod events;
 pub mod flood;
+pub mod instance;
 pub mod interface;
 pub mod lsdb;
 pub mod neighbor;
@@ -10,6 +11,8 @@ pub mod origin;
 pub mod packet;
 pub mod router;
 pub mod state;
+pub mod tasks;
 
 pub use config::{Config, IfConfig, NetworkType};
+pub use instance::{Instance, InstanceError, InstanceTask};
 pub use router::{DropReason, Input, Output, Prefix, Router, Timer};

@@ -1,0 +1,282 @@
+//! Interop with FRR ospfd in lab namespaces: adjacency, VIP route in FRR's RIB and kernel FIB,
+//! withdraw, peer restart, authentication, stub-router drain.
+//! Needs root, `ip`, and FRR (`/usr/lib/frr/ospfd`).
+
+use std::net::Ipv4Addr;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use vgw_lab::peers::Frr;
+use vgw_lab::{wait_until, Host, Lab};
+use vgw_ospf::neighbor::NbrState;
+use vgw_ospf::packet::{AuthKey, CryptoAlg};
+use vgw_ospf::{Config, IfConfig, Instance, NetworkType, Prefix};
+
+/// Our router running on a tokio runtime inside a lab host.
+struct Vgw {
+    inst: Instance,
+    rt: tokio::runtime::Handle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<vgw_lab::Result<()>>>,
+}
+
+impl Vgw {
+    fn start(host: &Host, cfg: Config) -> Vgw {
+        let (tx, rx) = mpsc::channel();
+        let thread = host
+            .spawn_thread(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+                rt.block_on(async move {
+                    let (inst, task) = Instance::spawn(cfg);
+                    tx.send((inst, tokio::runtime::Handle::current(), stop_tx))
+                        .expect("send handle");
+                    let _ = stop_rx.await;
+                    drop(task);
+                });
+            })
+            .expect("thread in namespace");
+        let (inst, rt, stop) = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("instance started");
+        Vgw {
+            inst,
+            rt,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn nbr_state(&self, rid: Ipv4Addr) -> Option<NbrState> {
+        let st = self.rt.block_on(self.inst.state()).ok()?;
+        st.neighbors
+            .iter()
+            .find(|n| n.router_id == rid)
+            .map(|n| n.state)
+    }
+}
+
+impl Drop for Vgw {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn vip() -> Prefix {
+    Prefix::new(Ipv4Addr::new(192, 0, 2, 10), 32)
+}
+
+fn vgw_config(rid: Ipv4Addr, network: NetworkType, priority: u8, auth: AuthKey) -> Config {
+    Config {
+        router_id: rid,
+        area_id: Ipv4Addr::UNSPECIFIED,
+        interfaces: vec![IfConfig {
+            hello_interval: 1,
+            dead_interval: 4,
+            priority,
+            auth,
+            ..IfConfig::new("eth1", network)
+        }],
+        dd_seq_seed: 0x1000,
+        crypto_seq_base: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as u32)
+            .unwrap_or(1),
+    }
+}
+
+fn frr_config(network: &str, priority: u8, auth: &str) -> String {
+    format!(
+        "interface eth1\n ip ospf hello-interval 1\n ip ospf dead-interval 4\n ip ospf priority {priority}\n{network}{auth}exit\n\
+         router ospf\n ospf router-id 10.0.0.1\n network 10.0.0.0/24 area 0\nexit\n"
+    )
+}
+
+fn frr_nbr_full(frr: &Frr) -> bool {
+    frr.vtysh("show ip ospf neighbor")
+        .map(|s| s.contains("Full/"))
+        .unwrap_or(false)
+}
+
+struct Topo {
+    _lab: Lab,
+    sw: Host,
+    lvs: Host,
+}
+
+fn topo(name: &str) -> Topo {
+    let lab = Lab::new(name).expect("lab (needs root)");
+    let sw = lab.host("sw").expect("host");
+    let lvs = lab.host("lvs").expect("host");
+    lab.link((&sw, "eth1"), (&lvs, "eth1")).expect("link");
+    sw.add_addr("eth1", "10.0.0.1/24").expect("addr");
+    lvs.add_addr("eth1", "10.0.0.2/24").expect("addr");
+    Topo { _lab: lab, sw, lvs }
+}
+
+fn has_vip(sw: &Host) -> vgw_lab::Result<bool> {
+    Ok(sw
+        .route("192.0.2.10/32")?
+        .is_some_and(|r| r.gateways().contains(&"10.0.0.2".to_string())))
+}
+
+/// Waits for Full on both sides; on timeout shows both sides' view.
+fn wait_full(v: &Vgw, frr: &Frr, secs: u64) {
+    let frr_rid = Ipv4Addr::new(10, 0, 0, 1);
+    let full = wait_until(
+        "adjacency Full on both sides",
+        Duration::from_secs(secs),
+        || Ok(v.nbr_state(frr_rid) == Some(NbrState::Full) && frr_nbr_full(frr)),
+    );
+    if let Err(e) = full {
+        let st = v.rt.block_on(v.inst.state());
+        panic!(
+            "{e}\nours: {st:#?}\nFRR: {}\n{}",
+            frr.vtysh("show ip ospf neighbor").unwrap_or_default(),
+            frr.vtysh("show ip ospf interface").unwrap_or_default()
+        );
+    }
+}
+
+/// Full adjacency, VIP in FRR's kernel FIB, withdraw removes it, FRR restart re-forms.
+fn run_case(name: &str, network: NetworkType, our_prio: u8, frr_prio: u8, expect_if: &str) {
+    let t = topo(name);
+    let frr_net = if network == NetworkType::PointToPoint {
+        " ip ospf network point-to-point\n"
+    } else {
+        ""
+    };
+    let mut frr = Frr::start(
+        &t._lab,
+        &t.sw,
+        &["ospfd"],
+        &frr_config(frr_net, frr_prio, ""),
+    )
+    .expect("frr");
+    let rid = Ipv4Addr::new(10, 0, 0, 2);
+    let frr_rid = Ipv4Addr::new(10, 0, 0, 1);
+    let v = Vgw::start(&t.lvs, vgw_config(rid, network, our_prio, AuthKey::Null));
+    let t0 = Instant::now();
+    wait_full(&v, &frr, 30);
+    eprintln!("{name}: Full after {:?}", t0.elapsed());
+    let st = v.rt.block_on(v.inst.state()).expect("state");
+    let ifstate = format!("{:?}", st.interfaces[0].state);
+    assert_eq!(ifstate, expect_if, "our interface state");
+    v.rt.block_on(v.inst.announce(vip(), 20)).expect("announce");
+    wait_until("VIP in FRR's kernel FIB", Duration::from_secs(15), || {
+        has_vip(&t.sw)
+    })
+    .expect("route");
+    let rib = frr.vtysh("show ip route 192.0.2.10/32").expect("vtysh");
+    assert!(rib.contains("ospf") || rib.contains("O>"), "FRR RIB: {rib}");
+    let t1 = Instant::now();
+    v.rt.block_on(v.inst.withdraw(vip())).expect("withdraw");
+    wait_until("VIP gone from FRR's FIB", Duration::from_secs(10), || {
+        Ok(!has_vip(&t.sw)?)
+    })
+    .expect("withdrawn");
+    eprintln!("{name}: withdraw reached FRR's FIB in {:?}", t1.elapsed());
+    // Peer restart: the adjacency re-forms and the VIP comes back.
+    v.rt.block_on(v.inst.announce(vip(), 20)).expect("announce");
+    frr.restart().expect("frr restart");
+    wait_full(&v, &frr, 40);
+    wait_until("VIP back in FRR's FIB", Duration::from_secs(15), || {
+        has_vip(&t.sw)
+    })
+    .expect("route again");
+}
+
+#[test]
+fn frr_broadcast_we_are_dr() {
+    run_case("ospf-frr-dr", NetworkType::Broadcast, 100, 1, "Dr");
+}
+
+#[test]
+fn frr_broadcast_we_are_bdr() {
+    run_case("ospf-frr-bdr", NetworkType::Broadcast, 1, 100, "Backup");
+}
+
+#[test]
+fn frr_broadcast_we_are_drother() {
+    run_case("ospf-frr-drother", NetworkType::Broadcast, 0, 1, "DrOther");
+}
+
+#[test]
+fn frr_point_to_point() {
+    run_case(
+        "ospf-frr-p2p",
+        NetworkType::PointToPoint,
+        1,
+        1,
+        "PointToPoint",
+    );
+}
+
+fn auth_case(name: &str, ours: AuthKey, frr_auth: &str, expect_full: bool) {
+    let t = topo(name);
+    let frr = Frr::start(&t._lab, &t.sw, &["ospfd"], &frr_config("", 1, frr_auth)).expect("frr");
+    let v = Vgw::start(
+        &t.lvs,
+        vgw_config(Ipv4Addr::new(10, 0, 0, 2), NetworkType::Broadcast, 1, ours),
+    );
+    let frr_rid = Ipv4Addr::new(10, 0, 0, 1);
+    let full = wait_until(
+        "Full with authentication",
+        Duration::from_secs(if expect_full { 30 } else { 10 }),
+        || Ok(v.nbr_state(frr_rid) == Some(NbrState::Full) && frr_nbr_full(&frr)),
+    );
+    if expect_full {
+        full.expect("Full with matching key");
+    } else {
+        assert!(full.is_err(), "adjacency must not form with a wrong key");
+        assert_eq!(
+            v.nbr_state(frr_rid),
+            None,
+            "no neighbor at all from unauthenticated hellos"
+        );
+        let st = v.rt.block_on(v.inst.state()).expect("state");
+        assert!(
+            st.drops.iter().any(|(r, n)| r == "auth" && *n > 0),
+            "{:?}",
+            st.drops
+        );
+    }
+}
+
+#[test]
+fn frr_md5_auth() {
+    let key = AuthKey::Crypto {
+        alg: CryptoAlg::Md5,
+        key_id: 7,
+        key: b"s3cret".to_vec(),
+    };
+    auth_case(
+        "ospf-frr-md5",
+        key,
+        " ip ospf authentication message-digest\n ip ospf message-digest-key 7 md5 s3cret\n",
+        true,
+    );
+}
+
+#[test]
+fn frr_md5_wrong_key_never_forms() {
+    let key = AuthKey::Crypto {
+        alg: CryptoAlg::Md5,
+        key_id: 7,
+        key: b"wrong".to_vec(),
+    };
+    auth_case(
+        "ospf-frr-md5bad",
+        key,
+        " ip ospf authentication message-digest\n ip ospf message-digest-key 7 md5 s3cret\n",
+        false,
+    );
+}
