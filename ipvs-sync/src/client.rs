@@ -439,7 +439,13 @@ impl<T: Transport> IpvsClient<T> {
         for s in self.services().await? {
             let key = s.service.key;
             let mut st = ServiceState::new(s.service);
-            for d in self.dests(&key).await? {
+            let dests = match self.dests(&key).await {
+                Ok(d) => d,
+                // Deleted by someone else between the two dumps: it is not in the table.
+                Err(IpvsError::Kernel { errno, .. }) if errno == libc::ESRCH => continue,
+                Err(e) => return Err(e),
+            };
+            for d in dests {
                 st.dests.insert(d.dest.key(), d.dest);
             }
             if self.dialect.has_laddr() {

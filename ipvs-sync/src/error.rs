@@ -8,9 +8,12 @@ use crate::netlink::{DialectError, WireError};
 pub enum IpvsError {
     #[error("kernel has no IPVS (generic netlink family \"IPVS\" not found): load ip_vs (modprobe ip_vs)")]
     NoIpvs,
-    #[error("{op} {object}: permission denied; IPVS needs CAP_NET_ADMIN (run as root)")]
+    #[error(
+        "{op}{}: permission denied; IPVS needs CAP_NET_ADMIN (run as root)",
+        spaced(object)
+    )]
     PermissionDenied { op: &'static str, object: String },
-    #[error("{op} {object}: kernel said {} (errno {errno}){}", strerror(*errno), hint(*errno, op))]
+    #[error("{op}{}: kernel said {} (errno {errno}){}", spaced(object), strerror(*errno), hint(*errno, op))]
     Kernel {
         op: &'static str,
         object: String,
@@ -53,6 +56,14 @@ impl IpvsError {
         } else {
             IpvsError::Kernel { op, object, errno }
         }
+    }
+}
+
+fn spaced(object: &str) -> String {
+    if object.is_empty() {
+        String::new()
+    } else {
+        format!(" {object}")
     }
 }
 

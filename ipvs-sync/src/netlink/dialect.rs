@@ -162,3 +162,56 @@ pub enum DialectError {
         dialect: String,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn releases() {
+        assert_eq!(
+            Features::from_release("6.1.0-28-amd64").kernel,
+            Some((6, 1))
+        );
+        assert_eq!(
+            Features::from_release("2.6.32-220.23.1.el6.x86_64").kernel,
+            Some((2, 6))
+        );
+        assert_eq!(Features::from_release("garbage").kernel, None);
+        let old = Features::from_release("4.1.12");
+        assert!(old.stats64() && !old.daemon_mcast_attrs() && !old.tun_type());
+        assert!(Features::CURRENT.tun_flags());
+    }
+
+    #[test]
+    fn detection() {
+        let mainline: Vec<u32> = (1..=17).filter(|o| *o != 14).collect();
+        assert!(matches!(
+            Dialect::detect(&mainline, None),
+            Dialect::Mainline(_)
+        ));
+        let fullnat: Vec<u32> = (1..=20).collect();
+        assert_eq!(Dialect::detect(&fullnat, None), Dialect::Fullnat);
+        // Only part of the laddr ops, or anything past 20: a fork we do not know.
+        assert_eq!(
+            Dialect::detect(&[1, 2, 18], None),
+            Dialect::UnknownFork { ops: vec![18] }
+        );
+        let mut dsnat = fullnat.clone();
+        dsnat.extend(21..=26);
+        assert_eq!(
+            Dialect::detect(&dsnat, None),
+            Dialect::UnknownFork {
+                ops: (18..=26).collect()
+            }
+        );
+        assert_eq!(Dialect::Fullnat.svc_attr_11(), SvcAttr11::EstTimeout);
+        let err = Dialect::detect(&mainline, Some("6.1.0"))
+            .require_fullnat("local addresses")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "local addresses needs a FULLNAT-capable kernel, but this kernel speaks mainline IPVS (kernel 6.1)"
+        );
+    }
+}
