@@ -128,6 +128,34 @@ fn has_vip(sw: &Host) -> vgw_lab::Result<bool> {
         .is_some_and(|r| r.gateways().contains(&"10.0.0.2".to_string())))
 }
 
+/// `Frr::restart` can apply the config before the new ospfd listens (the old vty socket file
+/// is still there), leaving OSPF unconfigured: apply it again in that case.
+fn ensure_config(lab: &Lab, host: &Host, frr: &Frr, config: &str) {
+    let ok = wait_until(
+        "FRR ospfd configured after restart",
+        Duration::from_secs(5),
+        || Ok(frr.vtysh("show running-config")?.contains("router ospf")),
+    );
+    if ok.is_ok() {
+        return;
+    }
+    let dir = lab.dir().join(format!("frr-{}", host.name()));
+    let conf = dir.join("frr-again.conf");
+    std::fs::write(&conf, config).expect("write FRR config");
+    let out = std::process::Command::new("vtysh")
+        .arg("--vty_socket")
+        .arg(&dir)
+        .arg("-f")
+        .arg(&conf)
+        .output()
+        .expect("vtysh");
+    assert!(
+        out.status.success(),
+        "vtysh -f: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Waits for Full on both sides; on timeout shows both sides' view.
 fn wait_full(v: &Vgw, frr: &Frr, secs: u64) {
     let frr_rid = Ipv4Addr::new(10, 0, 0, 1);
@@ -187,6 +215,7 @@ fn run_case(name: &str, network: NetworkType, our_prio: u8, frr_prio: u8, expect
     // Peer restart: the adjacency re-forms and the VIP comes back.
     v.rt.block_on(v.inst.announce(vip(), 20)).expect("announce");
     frr.restart().expect("frr restart");
+    ensure_config(&t._lab, &t.sw, &frr, &frr_config(frr_net, frr_prio, ""));
     wait_full(&v, &frr, 40);
     wait_until("VIP back in FRR's FIB", Duration::from_secs(15), || {
         has_vip(&t.sw)
