@@ -84,7 +84,7 @@ async fn overrun_kills_the_whole_process_group() {
     );
     down_with(&r, "did not finish within 500ms");
     assert!(
-        started.elapsed() < Duration::from_millis(1500),
+        started.elapsed() < Duration::from_secs(5),
         "{:?}",
         started.elapsed()
     );
@@ -128,13 +128,14 @@ async fn a_child_holding_stderr_open_does_not_hang_the_check() {
     let r = run_at(
         &exec(
             r#"["/bin/sh", "-c", "sleep 300 & echo bad >&2; exit 2"]"#,
-            "2s",
+            "20s",
         ),
         target(),
     )
     .await;
     down_with(&r, "exited with status 2");
-    assert!(r.latency < Duration::from_secs(1), "{:?}", r.latency);
+    // Far below the 20 s timeout: the check did not wait for the background child.
+    assert!(r.latency < Duration::from_secs(5), "{:?}", r.latency);
 }
 
 #[tokio::test]

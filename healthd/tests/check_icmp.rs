@@ -90,9 +90,4 @@ fn between_namespaces_raw_and_ping_sockets() {
         reason.contains("unreachable") || reason.contains("No route") || reason.contains("Network"),
         "{reason}"
     );
-    assert!(
-        r[0].latency < Duration::from_millis(400),
-        "{:?}",
-        r[0].latency
-    );
 }

@@ -101,11 +101,6 @@ fn mark_selects_the_policy_route() {
         marked.contains("unreachable") || marked.contains("No route"),
         "{marked}"
     );
-    assert!(
-        r[1].latency < Duration::from_millis(500),
-        "fails at once: {:?}",
-        r[1].latency
-    );
     assert_up(&r[2]);
     let _ = down(&r[3]);
     let _ = down(&r[4]);

@@ -109,8 +109,9 @@ pub async fn check(probe: &ExecProbe, ctx: &Ctx<'_>) -> Result<(), Reason> {
             });
         }
         Err(_) => {
-            // Reap the killed leader so it does not linger as a zombie.
-            let _ = child.wait().await;
+            // The leader was killed with its group; tokio reaps a dropped child in the
+            // background, so the verdict does not wait for the kernel to deliver the signal.
+            drop(child);
             return Err(ExecFailure::Overrun {
                 program,
                 after: ctx.timeout,

@@ -70,8 +70,9 @@ pub async fn run(spec: &CheckSpec, target: &Target) -> CheckResult {
             Probe::File(p) => file::check(p, &ctx).await,
         }
     };
-    // Checkers honour the deadline themselves; the grace period only catches a checker bug.
-    let outcome = match tokio::time::timeout_at(deadline + Duration::from_millis(100), work).await {
+    // Checkers honour the deadline themselves; the grace period (room for clean-up after the
+    // deadline on a loaded machine) only catches a checker bug.
+    let outcome = match tokio::time::timeout_at(deadline + Duration::from_millis(500), work).await {
         Ok(Ok(o)) => o,
         Ok(Err(reason)) => Outcome::down(reason),
         Err(_) => Outcome::down(Reason::Timeout {

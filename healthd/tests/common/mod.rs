@@ -52,11 +52,12 @@ pub fn down_with(r: &CheckResult, needle: &str) -> String {
     text
 }
 
-/// A timed-out check must end near its timeout: bounded in time.
+/// A timed-out check must end near its timeout: bounded in time. The slack allows for a
+/// loaded CI machine; the hostile servers in these tests hold on for 30 s or more.
 #[track_caller]
 pub fn bounded(r: &CheckResult, timeout: Duration) {
     assert!(
-        r.latency < timeout + Duration::from_millis(250),
+        r.latency < timeout + Duration::from_secs(1),
         "check took {:?} with a timeout of {timeout:?}",
         r.latency
     );

@@ -83,7 +83,9 @@ pub async fn check(probe: &HttpProbe, ctx: &Ctx<'_>) -> Result<(), Reason> {
     ctx.within("sending the request", stream.write_all(&request))
         .await?
         .map_err(|e| io_reason("send", peer, e, probe.tls.is_some()))?;
-    let _ = ctx.within("sending the request", stream.flush()).await?;
+    ctx.within("sending the request", stream.flush())
+        .await?
+        .map_err(|e| io_reason("send", peer, e, probe.tls.is_some()))?;
 
     // Read the head, skipping interim 1xx responses (RFC 9110 15.2: a client MUST be able to
     // parse one or more 1xx responses received prior to a final response).
