@@ -19,6 +19,7 @@ pub mod bgp;
 pub mod core;
 pub mod effects;
 pub mod handle;
+pub mod health;
 pub mod ipvs;
 pub mod metrics;
 pub mod notify;
@@ -108,7 +109,7 @@ pub async fn run(opts: Options, config: Config) -> Result<(), DaemonError> {
     let metrics_addr = config.metrics.as_ref().map(|m| m.listen);
     let bus = crate::dbus::BusAddress::from_config(opts.bus.as_deref().unwrap_or(&config.api.dbus));
     let admin_group = config.api.group.clone();
-    let health = NoHealth;
+    let health = health::VgwHealth::start();
     let (handle, core) = match config.node.dataplane {
         DataplaneMode::None => start(config, NoDataplane, announcer, addresses, health),
         DataplaneMode::Ipvs => {
