@@ -333,7 +333,11 @@ impl Router {
                 self.out.push(Output::CancelTimer { timer });
             }
         }
-        if to == NbrState::Loading {
+        if to == NbrState::Loading
+            && self
+                .nbr_mut(ifname, rid)
+                .is_some_and(|n| n.requested.is_empty())
+        {
             self.send_ls_request(ifname, rid);
         }
         // 9.2 NeighborChange: "a bidirectional relationship is now established / no longer

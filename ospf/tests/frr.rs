@@ -190,7 +190,6 @@ fn run_case(name: &str, network: NetworkType, our_prio: u8, frr_prio: u8, expect
     )
     .expect("frr");
     let rid = Ipv4Addr::new(10, 0, 0, 2);
-    let frr_rid = Ipv4Addr::new(10, 0, 0, 1);
     let v = Vgw::start(&t.lvs, vgw_config(rid, network, our_prio, AuthKey::Null));
     let t0 = Instant::now();
     wait_full(&v, &frr, 30);
