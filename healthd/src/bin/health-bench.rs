@@ -221,73 +221,97 @@ fn runtime(threads: usize) -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| e.to_string())
 }
 
+/// One window of the saturated service: fresh service, `targets` TCP targets at 1 s (more
+/// than it can do, so concurrency is the limit); completions counted after a 200 ms ramp.
+async fn service_window(
+    addrs: &[SocketAddr],
+    targets: usize,
+    concurrency: usize,
+    window: Duration,
+) -> (u64, f64, f64) {
+    let svc = HealthService::start(ServiceOptions {
+        scheduler: SchedulerConfig {
+            max_concurrency: concurrency,
+            stall_threshold: Duration::from_secs(3600),
+            seed: 1,
+        },
+        ..ServiceOptions::default()
+    });
+    let h = svc.handle();
+    for i in 0..targets {
+        let a = addrs[i % addrs.len()];
+        let _ = h.add(
+            Target::new(format!("t{i}"), a.ip(), a.port()),
+            tcp_spec(Duration::from_millis(250), Duration::from_secs(1)),
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let c0 = h.stats().completed;
+    let cpu0 = cpu_seconds();
+    let t0 = Instant::now();
+    tokio::time::sleep(window).await;
+    let n = h.stats().completed - c0;
+    (n, t0.elapsed().as_secs_f64(), cpu_seconds() - cpu0)
+}
+
 fn rate(secs: u64, concurrency: usize, n_addrs: u8, threads: usize) -> Result<(), String> {
     let listeners = start_listeners(n_addrs)?;
     let addrs = listeners.addrs.clone();
     let rt = runtime(threads)?;
     rt.block_on(async move {
-        println!("# TCP check rate: {secs} s each, concurrency {concurrency}, {threads} runtime threads, {} listener addresses", addrs.len());
-
-        let cpu0 = cpu_seconds();
-        let (raw_ok, raw_bad) = loop_for(secs, concurrency, &addrs, |a| async move {
-            tokio::net::TcpStream::connect(a).await.is_ok()
-        })
-        .await;
-        let raw_cpu = cpu_seconds() - cpu0;
-        let raw = raw_ok as f64 / secs as f64;
-        println!("raw connect+close loop : {raw:>9.0} /s  (failed {raw_bad}, cpu {:.0}%)", raw_cpu / secs as f64 * 100.0);
-
+        println!(
+            "# TCP check rate: {secs} rounds of 1 s raw / 1 s checker / 1 s service, interleaved so machine load hits all three alike; concurrency {concurrency}, {threads} runtime threads, {} listener addresses",
+            addrs.len()
+        );
         let spec = Arc::new(tcp_spec(Duration::from_secs(1), Duration::from_secs(1)));
-        let cpu0 = cpu_seconds();
-        let (chk_ok, chk_bad) = loop_for(secs, concurrency, &addrs, move |a| {
+        let (mut raw_n, mut raw_cpu, mut raw_bad) = (0u64, 0f64, 0u64);
+        let (mut chk_n, mut chk_cpu, mut chk_bad) = (0u64, 0f64, 0u64);
+        let (mut svc_n, mut svc_t, mut svc_cpu) = (0u64, 0f64, 0f64);
+        for _ in 0..secs.max(1) {
+            let cpu0 = cpu_seconds();
+            let (ok, bad) = loop_for(1, concurrency, &addrs, |a| async move {
+                tokio::net::TcpStream::connect(a).await.is_ok()
+            })
+            .await;
+            raw_cpu += cpu_seconds() - cpu0;
+            raw_n += ok;
+            raw_bad += bad;
+
             let spec = spec.clone();
-            async move {
-                let t = Target::new("bench", a.ip(), a.port());
-                let r = check::run(&spec, &t).await;
-                if let vgw_health::Outcome::Down { reason } = &r.outcome {
-                    FIRST_FAILURE.get_or_init(|| reason.to_string());
+            let cpu0 = cpu_seconds();
+            let (ok, bad) = loop_for(1, concurrency, &addrs, move |a| {
+                let spec = spec.clone();
+                async move {
+                    let t = Target::new("bench", a.ip(), a.port());
+                    let r = check::run(&spec, &t).await;
+                    if let vgw_health::Outcome::Down { reason } = &r.outcome {
+                        FIRST_FAILURE.get_or_init(|| reason.to_string());
+                    }
+                    r.outcome.is_up()
                 }
-                r.outcome.is_up()
-            }
-        })
-        .await;
-        let chk_cpu = cpu_seconds() - cpu0;
-        let chk = chk_ok as f64 / secs as f64;
+            })
+            .await;
+            chk_cpu += cpu_seconds() - cpu0;
+            chk_n += ok;
+            chk_bad += bad;
+
+            // 4x the raw rate of this round at a 250 ms interval: always saturated.
+            let targets = (ok as usize).clamp(1000, 100_000);
+            let (n, t, c) = service_window(&addrs, targets, concurrency, Duration::from_secs(1)).await;
+            svc_n += n;
+            svc_t += t;
+            svc_cpu += c;
+        }
+        let s = secs.max(1) as f64;
+        let raw = raw_n as f64 / s;
+        let chk = chk_n as f64 / s;
+        let svc = svc_n as f64 / svc_t;
+        println!("raw connect+close loop : {raw:>9.0} /s  (failed {raw_bad}, cpu {:.0}% of one core)", raw_cpu / s * 100.0);
+        println!("tcp checker in a loop  : {chk:>9.0} /s  (failed {chk_bad}, cpu {:.0}%)  ratio {:.2}", chk_cpu / s * 100.0, chk / raw);
         if let Some(f) = FIRST_FAILURE.get() {
             println!("  (first checker failure: {f})");
         }
-        println!("tcp checker in a loop  : {chk:>9.0} /s  (failed {chk_bad}, cpu {:.0}%)  ratio {:.2}", chk_cpu / secs as f64 * 100.0, chk / raw);
-
-        // The whole service, saturated: 4x more work than the raw rate at a 1 s interval, so
-        // concurrency (not the schedule) is the limit.
-        let targets = ((raw * 4.0) as usize).clamp(1000, 400_000);
-        let svc = HealthService::start(ServiceOptions {
-            scheduler: SchedulerConfig {
-                max_concurrency: concurrency,
-                stall_threshold: Duration::from_secs(3600),
-                seed: 1,
-            },
-            ..ServiceOptions::default()
-        });
-        let h = svc.handle();
-        for i in 0..targets {
-            let a = addrs[i % addrs.len()];
-            let _ = h.add(
-                Target::new(format!("t{i}"), a.ip(), a.port()),
-                tcp_spec(Duration::from_secs(1), Duration::from_secs(1)),
-            );
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let s0 = h.stats();
-        let cpu0 = cpu_seconds();
-        let t0 = Instant::now();
-        tokio::time::sleep(Duration::from_secs(secs)).await;
-        let s1 = h.stats();
-        let svc_cpu = cpu_seconds() - cpu0;
-        let el = t0.elapsed().as_secs_f64();
-        let svc_rate = (s1.completed - s0.completed) as f64 / el;
-        println!("service (saturated)    : {svc_rate:>9.0} /s  ({targets} targets, cpu {:.0}%)  ratio {:.2}", svc_cpu / el * 100.0, svc_rate / raw);
-        drop(svc);
+        println!("service (saturated)    : {svc:>9.0} /s  (cpu {:.0}%)  ratio {:.2}", svc_cpu / svc_t * 100.0, svc / raw);
         drop(listeners);
         Ok(())
     })
@@ -324,9 +348,13 @@ fn schedule(
                 .map_err(|e| e.to_string())?;
         }
         // Warm-up: the first round, then one more interval; lateness counted from then on.
-        tokio::time::timeout(interval * 3, h.wait_first_round())
-            .await
-            .map_err(|_| "first round did not finish within 3 intervals".to_string())?;
+        if tokio::time::timeout(interval * 3 + timeout, h.wait_first_round()).await.is_err() {
+            let s = h.stats();
+            return Err(format!(
+                "first round did not finish within 3 intervals: {} started, {} completed, {} running",
+                s.started, s.completed, s.running
+            ));
+        }
         tokio::time::sleep(interval).await;
         h.reset_lateness();
         let s0 = h.stats();
