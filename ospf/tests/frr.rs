@@ -3,95 +3,16 @@
 //! Needs root, `ip`, and FRR (`/usr/lib/frr/ospfd`).
 
 use std::net::Ipv4Addr;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use vgw_lab::peers::Frr;
 use vgw_lab::{wait_until, Host, Lab};
 use vgw_ospf::neighbor::NbrState;
 use vgw_ospf::packet::{AuthKey, CryptoAlg};
-use vgw_ospf::{Config, IfConfig, Instance, NetworkType, Prefix};
+use vgw_ospf::NetworkType;
 
-/// Our router running on a tokio runtime inside a lab host.
-struct Vgw {
-    inst: Instance,
-    rt: tokio::runtime::Handle,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<vgw_lab::Result<()>>>,
-}
-
-impl Vgw {
-    fn start(host: &Host, cfg: Config) -> Vgw {
-        let (tx, rx) = mpsc::channel();
-        let thread = host
-            .spawn_thread(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
-                let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-                rt.block_on(async move {
-                    let (inst, task) = Instance::spawn(cfg);
-                    tx.send((inst, tokio::runtime::Handle::current(), stop_tx))
-                        .expect("send handle");
-                    let _ = stop_rx.await;
-                    drop(task);
-                });
-            })
-            .expect("thread in namespace");
-        let (inst, rt, stop) = rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("instance started");
-        Vgw {
-            inst,
-            rt,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-
-    fn nbr_state(&self, rid: Ipv4Addr) -> Option<NbrState> {
-        let st = self.rt.block_on(self.inst.state()).ok()?;
-        st.neighbors
-            .iter()
-            .find(|n| n.router_id == rid)
-            .map(|n| n.state)
-    }
-}
-
-impl Drop for Vgw {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn vip() -> Prefix {
-    Prefix::new(Ipv4Addr::new(192, 0, 2, 10), 32)
-}
-
-fn vgw_config(rid: Ipv4Addr, network: NetworkType, priority: u8, auth: AuthKey) -> Config {
-    Config {
-        router_id: rid,
-        area_id: Ipv4Addr::UNSPECIFIED,
-        interfaces: vec![IfConfig {
-            hello_interval: 1,
-            dead_interval: 4,
-            priority,
-            auth,
-            ..IfConfig::new("eth1", network)
-        }],
-        dd_seq_seed: 0x1000,
-        crypto_seq_base: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as u32)
-            .unwrap_or(1),
-    }
-}
+mod common;
+use common::{vgw_config, vip, Vgw};
 
 fn frr_config(network: &str, priority: u8, auth: &str) -> String {
     format!(
@@ -307,4 +228,95 @@ fn frr_md5_wrong_key_never_forms() {
         " ip ospf authentication message-digest\n ip ospf message-digest-key 7 md5 s3cret\n",
         false,
     );
+}
+
+/// Two vgw routers announce the same VIP: FRR installs ECMP over both. Then a stub-router drain
+/// of one moves all traffic to the other while its route stays (higher cost), before any
+/// withdrawal.
+#[test]
+fn frr_ecmp_from_two_vgw_and_stub_router_drain() {
+    let lab = Lab::new("ospf-frr-ecmp").expect("lab (needs root)");
+    let sw = lab.host("sw").expect("host");
+    let l1 = lab.host("lvs1").expect("host");
+    let l2 = lab.host("lvs2").expect("host");
+    lab.link((&sw, "eth1"), (&l1, "eth1")).expect("link");
+    lab.link((&sw, "eth2"), (&l2, "eth1")).expect("link");
+    sw.add_addr("eth1", "10.0.0.1/24").expect("addr");
+    sw.add_addr("eth2", "10.0.1.1/24").expect("addr");
+    l1.add_addr("eth1", "10.0.0.2/24").expect("addr");
+    l2.add_addr("eth1", "10.0.1.2/24").expect("addr");
+    let iface = |n: &str| {
+        format!(
+            "interface {n}\n ip ospf hello-interval 1\n ip ospf dead-interval 4\n ip ospf network point-to-point\nexit\n"
+        )
+    };
+    let conf = format!(
+        "{}{}router ospf\n ospf router-id 10.0.0.1\n network 10.0.0.0/16 area 0\nexit\n",
+        iface("eth1"),
+        iface("eth2")
+    );
+    let frr = Frr::start(&lab, &sw, &["ospfd"], &conf).expect("frr");
+    let p2p = NetworkType::PointToPoint;
+    let v1 = Vgw::start(
+        &l1,
+        vgw_config(Ipv4Addr::new(10, 0, 0, 2), p2p, 1, AuthKey::Null),
+    );
+    let v2 = Vgw::start(
+        &l2,
+        vgw_config(Ipv4Addr::new(10, 0, 1, 2), p2p, 1, AuthKey::Null),
+    );
+    for v in [&v1, &v2] {
+        v.rt.block_on(v.inst.announce(vip(), 20)).expect("announce");
+    }
+    let gateways = || -> vgw_lab::Result<Vec<String>> {
+        let mut g = sw
+            .route("192.0.2.10/32")?
+            .map(|r| r.gateways())
+            .unwrap_or_default();
+        g.sort();
+        Ok(g)
+    };
+    let both = vec!["10.0.0.2".to_string(), "10.0.1.2".to_string()];
+    wait_until(
+        "ECMP route with both next hops",
+        Duration::from_secs(40),
+        || Ok(gateways()? == both),
+    )
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e}: {:?}\n{}",
+            gateways(),
+            frr.vtysh("show ip ospf route").unwrap_or_default()
+        )
+    });
+    // Drain lvs1: its VIP gets the drain metric, FRR keeps only lvs2.
+    v1.rt
+        .block_on(v1.inst.set_stub_router(true))
+        .expect("drain");
+    wait_until(
+        "drained node leaves the ECMP set",
+        Duration::from_secs(10),
+        || Ok(gateways()? == vec!["10.0.1.2".to_string()]),
+    )
+    .unwrap_or_else(|e| panic!("{e}: {:?}", gateways()));
+    // lvs2 withdraws: the drained node still carries the VIP (higher cost, not withdrawn).
+    v2.rt.block_on(v2.inst.withdraw(vip())).expect("withdraw");
+    wait_until(
+        "drained node is the fallback",
+        Duration::from_secs(10),
+        || Ok(gateways()? == vec!["10.0.0.2".to_string()]),
+    )
+    .unwrap_or_else(|e| panic!("{e}: {:?}", gateways()));
+    // Shutdown flushes everything: the route disappears without waiting for dead intervals.
+    let t = Instant::now();
+    v1.rt
+        .block_on(v1.inst.shutdown(Duration::from_secs(2)))
+        .expect("shutdown");
+    wait_until(
+        "route gone after shutdown flush",
+        Duration::from_secs(3),
+        || Ok(gateways()?.is_empty()),
+    )
+    .expect("flushed on shutdown");
+    eprintln!("shutdown flush reached FRR's FIB in {:?}", t.elapsed());
 }
