@@ -184,7 +184,9 @@ pub fn checksum(data: &[u8]) -> u16 {
     let mut sum: u32 = 0;
     let mut chunks = data.chunks_exact(2);
     for c in &mut chunks {
-        sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
+        if let [hi, lo] = c {
+            sum += u32::from(u16::from_be_bytes([*hi, *lo]));
+        }
     }
     if let [last] = chunks.remainder() {
         sum += u32::from(*last) << 8;
