@@ -130,6 +130,7 @@ pub async fn run(opts: Options, config: Config) -> Result<(), DaemonError> {
     let backend =
         api::DaemonBackend::new(handle.clone(), opts.config_path.clone(), events_tx.clone());
     let mut tasks = vec![api::forward_notifications(&handle, events_tx.clone())];
+    let speaker_for_exit = speaker.as_ref().map(|(s, _)| s.clone());
     if let Some((speaker, asn)) = speaker {
         tasks.push(api::poll_neighbors(
             speaker,
@@ -165,6 +166,15 @@ pub async fn run(opts: Options, config: Config) -> Result<(), DaemonError> {
     info!("vgwd running");
     if let Err(e) = core.await {
         error!("controller task failed: {e}");
+    }
+    // Every VIP is withdrawn by now: close the sessions with a Cease so peers do not wait for
+    // the hold timer (and do not keep our routes as graceful-restart stale routes).
+    if let Some(speaker) = speaker_for_exit {
+        let done =
+            tokio::time::timeout(Duration::from_secs(5), speaker.shutdown("vgwd stopping")).await;
+        if !matches!(done, Ok(Ok(()))) {
+            warn!("BGP sessions did not close cleanly within 5 s");
+        }
     }
     for t in [Some(signals), Some(systemd), metrics]
         .into_iter()
