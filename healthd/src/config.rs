@@ -86,6 +86,8 @@ pub struct CheckConfig {
     pub source_address: Option<IpAddr>,
     /// SO_MARK (fwmark) on probe sockets.
     pub mark: Option<u32>,
+    /// Close TCP probes with FIN (default: RST, no TIME_WAIT left on this node).
+    pub graceful_close: Option<bool>,
 
     /// tcp: bytes to send after connecting; udp: the datagram payload.
     pub send: Option<String>,
@@ -170,6 +172,7 @@ impl CheckConfig {
             connect_port: self.connect_port,
             source: self.source_address,
             mark: self.mark,
+            graceful_close: self.graceful_close.unwrap_or(false),
         };
         if let (Some(src), Some(dst)) = (net.source, net.connect_ip) {
             if src.is_ipv4() != dst.is_ipv4() {
@@ -455,6 +458,12 @@ impl CheckConfig {
             if set && !networked {
                 return Err(ConfigError::NotApplicable { kind: k, option });
             }
+        }
+        if self.graceful_close.is_some() && matches!(kind, Udp | Icmp | Exec | File) {
+            return Err(ConfigError::NotApplicable {
+                kind: k,
+                option: "graceful_close",
+            });
         }
         if self.connect_port.is_some() && matches!(kind, Icmp | Exec | File) {
             return Err(ConfigError::NotApplicable {

@@ -225,3 +225,34 @@ async fn connect_override() {
     let closed = closed_tcp_port("127.0.0.1").await;
     assert_up(&run_at(&s, closed).await);
 }
+
+/// Client-side sockets still open towards `peer` (as `ss` sees them).
+fn sockets_towards(peer: SocketAddr) -> Vec<String> {
+    let out = std::process::Command::new("ss")
+        .args(["-Htan", "dst", &peer.to_string()])
+        .output()
+        .expect("ss (iproute2)");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .filter(|l| !l.trim().is_empty())
+        .collect()
+}
+
+#[tokio::test]
+async fn probes_are_reset_by_default_and_leave_nothing_behind() {
+    // The server holds every connection open, so a FIN close would leave our side in
+    // FIN-WAIT-2; a reset leaves nothing.
+    let reset_peer = silent_server("127.0.0.1").await;
+    assert_up(&run_at(&spec("type = \"tcp\"\ntimeout = \"1s\""), reset_peer).await);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(sockets_towards(reset_peer), Vec::<String>::new());
+
+    let fin_peer = silent_server("127.0.0.1").await;
+    let s = spec("type = \"tcp\"\ntimeout = \"1s\"\ngraceful_close = true");
+    assert_up(&run_at(&s, fin_peer).await);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let left = sockets_towards(fin_peer);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].starts_with("FIN-WAIT-2"), "{left:?}");
+}

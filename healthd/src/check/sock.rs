@@ -51,6 +51,11 @@ pub(crate) async fn tcp_connect(ctx: &Ctx<'_>, peer: SocketAddr) -> Result<TcpSt
         Ok(stream) => {
             // Health checks are tiny exchanges; do not let Nagle delay the request.
             let _ = stream.set_nodelay(true);
+            if !ctx.net.graceful_close {
+                // Reset on close: every checker reads the reply it needs before dropping the
+                // stream, so nothing unsent is lost, and no TIME_WAIT is left behind.
+                let _ = SockRef::from(&stream).set_linger(Some(std::time::Duration::ZERO));
+            }
             Ok(stream)
         }
         Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {

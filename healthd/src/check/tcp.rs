@@ -19,6 +19,10 @@ pub async fn check(probe: &TcpProbe, ctx: &Ctx<'_>) -> Result<(), Reason> {
             })?;
     }
     let Some(expect) = &probe.expect else {
+        if probe.send.is_some() {
+            // Nothing read back: a reset could discard the bytes just sent; close with FIN.
+            let _ = socket2::SockRef::from(&stream).set_linger(None);
+        }
         return Ok(());
     };
     let mut got = Vec::with_capacity(256);
