@@ -130,7 +130,11 @@ async fn recv_loop(ifname: String, sock: Arc<UdpSocket>, tx: mpsc::Sender<Rx>) {
         if ihl < 20 {
             continue;
         }
-        let ip = |b: &[u8]| Ipv4Addr::new(b[0], b[1], b[2], b[3]);
+        let ip = |b: &[u8]| {
+            <[u8; 4]>::try_from(b)
+                .map(Ipv4Addr::from)
+                .unwrap_or(Ipv4Addr::UNSPECIFIED)
+        };
         let rx = Rx {
             ifname: ifname.clone(),
             src: ip(src),
