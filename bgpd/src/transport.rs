@@ -221,3 +221,49 @@ fn interface_addrs() -> Vec<(String, IpAddr, u8)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn session_sockets_carry_cs6_and_gtsm_ttl() {
+        let l = listen("127.0.0.1:0".parse().expect("addr")).expect("listen");
+        let addr = l.local_addr().expect("addr");
+        let opts = SocketOptions {
+            peer: addr,
+            local: Some("127.0.0.1".parse().expect("local")),
+            md5_key: None,
+            ttl_security: true,
+        };
+        let s = connect(&opts, Duration::from_secs(5))
+            .await
+            .expect("connect");
+        let sock = SockRef::from(&s);
+        assert_eq!(sock.tos_v4().expect("tos"), TOS_CS6);
+        assert_eq!(sock.ttl_v4().expect("ttl"), GTSM_TTL);
+        let (accepted, _) = l.accept().await.expect("accept");
+        apply_common(&accepted, false, false).expect("options");
+        assert_eq!(SockRef::from(&accepted).tos_v4().expect("tos"), TOS_CS6);
+    }
+
+    #[test]
+    fn on_link_detection() {
+        assert!(same_subnet(
+            "10.0.0.1".parse().expect("a"),
+            "10.0.0.200".parse().expect("b"),
+            24
+        ));
+        assert!(!same_subnet(
+            "10.0.0.1".parse().expect("a"),
+            "10.0.1.1".parse().expect("b"),
+            24
+        ));
+        assert!(same_subnet(
+            "2001:db8::1".parse().expect("a"),
+            "2001:db8::2".parse().expect("b"),
+            64
+        ));
+        assert!(is_link_local(&"fe80::1".parse().expect("ll")));
+    }
+}

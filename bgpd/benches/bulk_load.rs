@@ -1,0 +1,460 @@
+//! Bulk-load and withdraw benchmark in lab namespaces (root).
+//!
+//! `cargo bench -p vgw-bgp --bench bulk_load` (env `VGW_BENCH_SIZES=10000,100000`).
+//!
+//! One receiving BIRD ("the switch", kernel export on) gets the same N /32s from, in turn, a
+//! vgw speaker, a BIRD, ExaBGP and GoBGP, each in its own namespace. Measured per sender: from
+//! the moment the receiver shows the session Established to the moment it holds all N routes
+//! (`birdc show route count`, polled every 20 ms). Then: `withdraw()` on the vgw speaker to the
+//! route leaving the switch's kernel FIB (`ip monitor route`), and `withdraw()` to the
+//! withdrawal UPDATE arriving at a raw TCP peer on loopback.
+
+use std::io::{BufRead, BufReader};
+use std::net::{IpAddr, Ipv4Addr};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::io::AsyncReadExt;
+use vgw_bgp::{NeighborConfig, Prefix, RouteAttrs, Speaker, SpeakerConfig};
+use vgw_lab::peers::{Bird, Exabgp, Gobgp};
+use vgw_lab::{wait_until, Host, Lab};
+
+const T: Duration = Duration::from_secs(300);
+const BASE: u32 = 0x0a64_0000; // 10.100.0.0
+
+fn host_route(i: u32) -> Ipv4Addr {
+    Ipv4Addr::from(BASE + i)
+}
+
+struct Senders {
+    lab: Lab,
+    sw: Host,
+    hosts: Vec<(String, Host, String, String)>, // name, host, sender address, receiver address
+}
+
+fn topology() -> Senders {
+    let lab = Lab::new("bgp-bench").expect("lab");
+    let sw = lab.host("sw").expect("sw");
+    let mut hosts = Vec::new();
+    for (i, name) in ["vgw", "bird", "exabgp", "gobgp"].iter().enumerate() {
+        let h = lab.host(name).expect("host");
+        let ifname = format!("eth{}", i + 1);
+        lab.link((&sw, &ifname), (&h, "eth1")).expect("link");
+        let rx = format!("10.0.{i}.1");
+        let tx = format!("10.0.{i}.2");
+        sw.add_addr(&ifname, &format!("{rx}/24")).expect("addr");
+        h.add_addr("eth1", &format!("{tx}/24")).expect("addr");
+        hosts.push((name.to_string(), h, tx, rx));
+    }
+    Senders { lab, sw, hosts }
+}
+
+fn receiver_config(s: &Senders) -> String {
+    let mut c = String::from(
+        "router id 10.0.0.1;\ntimeformat protocol iso long ms;\nprotocol device {}\n\
+         protocol kernel { ipv4 { export all; }; merge paths on; }\n",
+    );
+    for (name, _, tx, rx) in &s.hosts {
+        c.push_str(&format!(
+            "protocol bgp p_{name} {{ local {rx} as 65000; neighbor {tx} as 65011; passive on; \
+             ipv4 {{ import all; export none; }}; }}\n"
+        ));
+    }
+    c
+}
+
+/// Established → all `n` routes in the receiver, as seen by the receiver: the session's
+/// "since" time (BIRD's `timeformat protocol iso long ms`) to the first count poll that shows
+/// all routes (every 20 ms).
+fn measure(rx: &Bird, proto: &str, n: u64) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < T {
+        if rx.route_count("master4").unwrap_or(0) >= n {
+            let t1 = SystemTime::now();
+            let t0 = established_since(rx, proto)?;
+            return t1.duration_since(t0).ok();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// When BIRD's protocol `proto` last changed state, from `show protocols`.
+fn established_since(rx: &Bird, proto: &str) -> Option<SystemTime> {
+    let text = rx.birdc("show protocols").ok()?;
+    let line = text
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(proto))?;
+    let f: Vec<&str> = line.split_whitespace().collect();
+    // name proto table state DATE TIME info
+    let (date, time) = (f.get(4)?, f.get(5)?);
+    let mut d = date.split('-').map(|x| x.parse::<i64>().ok());
+    let (y, mo, da) = (d.next()??, d.next()??, d.next()??);
+    let (hms, ms) = time.split_once('.')?;
+    let mut t = hms.split(':').map(|x| x.parse::<i64>().ok());
+    let (h, mi, se) = (t.next()??, t.next()??, t.next()??);
+    let ms: u64 = ms.parse().ok()?;
+    // Days from civil (Howard Hinnant's algorithm), UTC.
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + da - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146097 + doe - 719468;
+    let secs = days * 86400 + h * 3600 + mi * 60 + se;
+    Some(UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?) + Duration::from_millis(ms))
+}
+
+fn wait_empty(rx: &Bird) {
+    wait_until("receiver to forget the routes", T, || {
+        Ok(rx.route_count("master4")? == 0)
+    })
+    .expect("empty");
+}
+
+fn ns_runtime(h: &Host) -> tokio::runtime::Runtime {
+    h.run_in(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+    })
+    .expect("ns")
+    .expect("rt")
+}
+
+fn run_vgw(s: &Senders, rx: &Bird, n: u32) -> (Duration, tokio::runtime::Runtime, Speaker) {
+    let (_, h, tx, rxa) = &s.hosts[0];
+    let rt = ns_runtime(h);
+    let (tx, rxa) = (tx.clone(), rxa.clone());
+    let speaker = rt
+        .block_on(rt.spawn(async move {
+            let sp = Speaker::start(SpeakerConfig {
+                asn: 65011,
+                router_id: tx.parse().expect("id"),
+                listen: vec![],
+                graceful_restart: None,
+            })
+            .await
+            .expect("speaker");
+            sp.announce_many((0..n).map(|i| {
+                (
+                    Prefix::host(IpAddr::V4(host_route(i))),
+                    RouteAttrs::default(),
+                )
+            }))
+            .await
+            .expect("announce");
+            let mut nb = NeighborConfig::new("sw", rxa.parse().expect("a"), 65000);
+            nb.connect_retry = 1;
+            sp.add_neighbor(nb).await.expect("neighbor");
+            sp
+        }))
+        .expect("task");
+    let d = measure(rx, "p_vgw", u64::from(n)).expect("vgw: receiver never held all routes");
+    (d, rt, speaker)
+}
+
+fn run_bird(s: &Senders, rx: &Bird, n: u32) -> Duration {
+    let (_, h, tx, rxa) = &s.hosts[1];
+    let mut c = format!("router id {tx};\nprotocol device {{}}\nprotocol static {{ ipv4;\n");
+    for i in 0..n {
+        c.push_str(&format!("route {}/32 blackhole;\n", host_route(i)));
+    }
+    c.push_str(&format!(
+        "}}\nprotocol bgp sw {{ local {tx} as 65011; neighbor {rxa} as 65000; \
+         ipv4 {{ import none; export all; next hop self; }}; }}\n"
+    ));
+    let b = Bird::start(&s.lab, h, &c).expect("sender bird");
+    let d = measure(rx, "p_bird", u64::from(n)).expect("bird: receiver never held all routes");
+    b.stop().expect("stop");
+    d
+}
+
+fn run_exabgp(s: &Senders, rx: &Bird, n: u32) -> Duration {
+    let (_, h, tx, rxa) = &s.hosts[2];
+    let mut c = format!(
+        "neighbor {rxa} {{\n router-id {tx}; local-address {tx}; local-as 65011; peer-as 65000;\n \
+         family {{ ipv4 unicast; }}\n static {{\n"
+    );
+    for i in 0..n {
+        c.push_str(&format!("  route {}/32 next-hop {tx};\n", host_route(i)));
+    }
+    c.push_str(" }\n}\n");
+    let e = Exabgp::start(&s.lab, h, &c).expect("exabgp");
+    let d = measure(rx, "p_exabgp", u64::from(n)).expect("exabgp: receiver never held all");
+    s.lab.stop(e.pid(), Duration::from_secs(5)).ok();
+    d
+}
+
+/// GoBGP has no static routes in its config; routes are injected from an MRT TABLE_DUMP_V2 file
+/// (`gobgp mrt inject global`) before the neighbor exists, so only the session's load is timed.
+fn run_gobgp(s: &Senders, rx: &Bird, n: u32) -> Option<Duration> {
+    let (_, h, tx, rxa) = &s.hosts[3];
+    let conf = format!("[global.config]\n  as = 65011\n  router-id = \"{tx}\"\n");
+    let g = Gobgp::start(&s.lab, h, &conf).expect("gobgp");
+    let mrt = s.lab.dir().join("routes.mrt");
+    std::fs::write(&mrt, mrt_dump(n, tx.parse().expect("nh"))).expect("mrt");
+    // `gobgp mrt inject` exits before its stream is flushed and loses a random tail (GoBGP
+    // 3.10); injecting the same file again is idempotent, so repeat until all routes are in.
+    let want = format!("Destination: {n},");
+    for _ in 0..50 {
+        g.gobgp(&["mrt", "inject", "global", mrt.to_str().expect("path")])
+            .expect("inject");
+        if g.gobgp(&["global", "rib", "summary"])
+            .is_ok_and(|t| t.contains(&want))
+        {
+            break;
+        }
+    }
+    g.gobgp(&["neighbor", "add", rxa, "as", "65000"])
+        .expect("neighbor");
+    let d = measure(rx, "p_gobgp", u64::from(n));
+    if d.is_none() {
+        eprintln!(
+            "gobgp: receiver never held {n} routes; gobgp rib summary: {:?}; neighbors: {:?}",
+            g.gobgp(&["global", "rib", "summary"]),
+            g.gobgp(&["neighbor"])
+        );
+    }
+    g.gobgp(&["neighbor", "del", rxa]).ok();
+    d
+}
+
+/// An MRT TABLE_DUMP_V2 (RFC 6396) file: PEER_INDEX_TABLE, then one RIB_IPV4_UNICAST record per
+/// route with ORIGIN IGP, AS_PATH empty and NEXT_HOP `nh`.
+fn mrt_dump(n: u32, nh: Ipv4Addr) -> Vec<u8> {
+    fn record(out: &mut Vec<u8>, subtype: u16, body: &[u8]) {
+        out.extend_from_slice(&0u32.to_be_bytes());
+        out.extend_from_slice(&13u16.to_be_bytes());
+        out.extend_from_slice(&subtype.to_be_bytes());
+        out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        out.extend_from_slice(body);
+    }
+    let mut out = Vec::new();
+    let mut pit = Vec::new();
+    pit.extend_from_slice(&nh.octets());
+    pit.extend_from_slice(&0u16.to_be_bytes()); // view name length
+    pit.extend_from_slice(&1u16.to_be_bytes()); // peer count
+    pit.push(0x02); // 4-octet AS, IPv4 peer
+    pit.extend_from_slice(&nh.octets());
+    pit.extend_from_slice(&nh.octets());
+    pit.extend_from_slice(&65011u32.to_be_bytes());
+    record(&mut out, 1, &pit);
+    let attrs: Vec<u8> = [
+        &[0x40u8, 1, 1, 0][..],
+        &[0x40, 2, 0],
+        &[0x40, 3, 4],
+        &nh.octets(),
+    ]
+    .concat();
+    // GoBGP 3.10's `mrt inject` drops the first RIB record; the first route is written twice.
+    for i in std::iter::once(0).chain(0..n) {
+        let mut b = Vec::new();
+        b.extend_from_slice(&i.to_be_bytes());
+        b.push(32);
+        b.extend_from_slice(&host_route(i).octets());
+        b.extend_from_slice(&1u16.to_be_bytes());
+        b.extend_from_slice(&0u16.to_be_bytes()); // peer index
+        b.extend_from_slice(&0u32.to_be_bytes()); // originated time
+        b.extend_from_slice(&(attrs.len() as u16).to_be_bytes());
+        b.extend_from_slice(&attrs);
+        record(&mut out, 2, &b);
+    }
+    out
+}
+
+/// withdraw() → the route leaves the switch's kernel FIB, `rounds` times.
+fn withdraw_to_fib(
+    s: &Senders,
+    rt: &tokio::runtime::Runtime,
+    sp: &Speaker,
+    rounds: u32,
+) -> Vec<Duration> {
+    let mut mon =
+        s.sw.command("ip")
+            .args(["-4", "monitor", "route"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("ip monitor");
+    let (tx, rxc) = mpsc::channel::<(Instant, String)>();
+    let out = mon.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send((Instant::now(), line)).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let mut v = Vec::new();
+    for i in 0..rounds {
+        let addr = host_route(i);
+        let p = Prefix::host(IpAddr::V4(addr));
+        let sp = sp.clone();
+        let t0 = rt
+            .block_on(rt.spawn(async move {
+                let t0 = Instant::now();
+                sp.withdraw(p).await.expect("withdraw");
+                t0
+            }))
+            .expect("task");
+        let want = format!("Deleted {addr} ");
+        loop {
+            let (t, line) = rxc
+                .recv_timeout(Duration::from_secs(30))
+                .expect("FIB deletion");
+            if line.starts_with(&want) {
+                v.push(t.duration_since(t0));
+                break;
+            }
+        }
+    }
+    let _ = mon.kill();
+    let _ = mon.wait();
+    v
+}
+
+/// withdraw() → the UPDATE read by a raw peer on loopback.
+fn withdraw_to_wire(rounds: u32) -> Vec<Duration> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.9:0")
+            .await
+            .expect("listen");
+        let sp = Speaker::start(SpeakerConfig {
+            asn: 65011,
+            router_id: "10.0.0.11".parse().expect("id"),
+            listen: vec![],
+            graceful_restart: None,
+        })
+        .await
+        .expect("speaker");
+        sp.announce_many((0..rounds).map(|i| {
+            (
+                Prefix::host(IpAddr::V4(host_route(i))),
+                RouteAttrs::default(),
+            )
+        }))
+        .await
+        .expect("a");
+        let mut nb = NeighborConfig::new("raw", "127.0.0.9".parse().expect("a"), 65000);
+        nb.port = listener.local_addr().expect("addr").port();
+        sp.add_neighbor(nb).await.expect("n");
+        let (mut stream, _) = listener.accept().await.expect("accept");
+        let open = hex_open();
+        let mut buf = vec![0u8; 1 << 20];
+        let _ = stream.read(&mut buf).await.expect("their open");
+        tokio::io::AsyncWriteExt::write_all(&mut stream, &open)
+            .await
+            .expect("open");
+        tokio::io::AsyncWriteExt::write_all(
+            &mut stream,
+            &[0xffu8; 16]
+                .iter()
+                .copied()
+                .chain([0, 19, 4])
+                .collect::<Vec<_>>(),
+        )
+        .await
+        .expect("ka");
+        // Drain until both End-of-RIBs (the table is small).
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let _ = tokio::time::timeout(Duration::from_millis(200), stream.read(&mut buf)).await;
+        let mut v = Vec::new();
+        for i in 0..rounds {
+            let p = Prefix::host(IpAddr::V4(host_route(i)));
+            let t0 = Instant::now();
+            sp.withdraw(p).await.expect("w");
+            let n = stream.read(&mut buf).await.expect("read");
+            v.push(t0.elapsed());
+            assert!(n >= 23 && buf[18] == 2, "expected an UPDATE");
+        }
+        v
+    })
+}
+
+fn hex_open() -> Vec<u8> {
+    let body = [
+        4u8, 0xfd, 0xe8, 0, 90, 10, 0, 0, 9, 8, 2, 6, 65, 4, 0, 0, 0xfd, 0xe8,
+    ];
+    let mut m = vec![0xffu8; 16];
+    m.extend_from_slice(&((body.len() + 19) as u16).to_be_bytes());
+    m.push(1);
+    m.extend_from_slice(&body);
+    m
+}
+
+fn stats(v: &[Duration]) -> String {
+    let mut s: Vec<f64> = v.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+    s.sort_by(|a, b| a.total_cmp(b));
+    let pick = |q: f64| s[((s.len() - 1) as f64 * q) as usize];
+    format!(
+        "median {:.3} ms, p90 {:.3} ms, max {:.3} ms (n={})",
+        pick(0.5),
+        pick(0.9),
+        pick(1.0),
+        s.len()
+    )
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let sizes: Vec<u32> = std::env::var("VGW_BENCH_SIZES")
+        .unwrap_or_else(|_| "10000,100000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let s = topology();
+    let rx = Bird::start(&s.lab, &s.sw, &receiver_config(&s)).expect("receiver");
+    println!("bulk load: Established → receiving BIRD holds all N /32s");
+    for &n in &sizes {
+        let (vgw, rt, sp) = run_vgw(&s, &rx, n);
+        println!("  N={n:>6}  vgw    {:>9.3} s", vgw.as_secs_f64());
+        if n == *sizes.first().expect("size") {
+            let fib = withdraw_to_fib(&s, &rt, &sp, 50);
+            println!(
+                "  withdraw() → route gone from the switch's kernel FIB: {}",
+                stats(&fib)
+            );
+        }
+        drop(sp);
+        drop(rt);
+        wait_empty(&rx);
+        let bird = run_bird(&s, &rx, n);
+        println!(
+            "  N={n:>6}  bird   {:>9.3} s   (vgw/bird = {:.2})",
+            bird.as_secs_f64(),
+            vgw.as_secs_f64() / bird.as_secs_f64()
+        );
+        wait_empty(&rx);
+        let exa = run_exabgp(&s, &rx, n);
+        println!(
+            "  N={n:>6}  exabgp {:>9.3} s   (vgw/exabgp = {:.2})",
+            exa.as_secs_f64(),
+            vgw.as_secs_f64() / exa.as_secs_f64()
+        );
+        wait_empty(&rx);
+        match run_gobgp(&s, &rx, n) {
+            Some(gob) => println!(
+                "  N={n:>6}  gobgp  {:>9.3} s   (vgw/gobgp = {:.2})",
+                gob.as_secs_f64(),
+                vgw.as_secs_f64() / gob.as_secs_f64()
+            ),
+            None => println!("  N={n:>6}  gobgp  did not deliver all routes (see stderr)"),
+        }
+        wait_empty(&rx);
+    }
+    let wire = withdraw_to_wire(200);
+    println!(
+        "withdraw() → withdrawal UPDATE read by a peer on loopback: {}",
+        stats(&wire)
+    );
+}
