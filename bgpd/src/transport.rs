@@ -228,7 +228,23 @@ mod tests {
 
     #[tokio::test]
     async fn session_sockets_carry_cs6_and_gtsm_ttl() {
+        // Without GTSM on the listener its SYN-ACK leaves with TTL 64, below our minimum 254:
+        // the handshake never completes.
+        let plain = listen("127.0.0.1:0".parse().expect("addr")).expect("listen");
+        let opts = SocketOptions {
+            peer: plain.local_addr().expect("addr"),
+            local: None,
+            md5_key: None,
+            ttl_security: true,
+        };
+        let r = connect(&opts, Duration::from_millis(500)).await;
+        assert_eq!(
+            r.map(drop).map_err(|e| e.kind()),
+            Err(io::ErrorKind::TimedOut)
+        );
+
         let l = listen("127.0.0.1:0".parse().expect("addr")).expect("listen");
+        apply_common(&l, false, true).expect("GTSM on the listener");
         let addr = l.local_addr().expect("addr");
         let opts = SocketOptions {
             peer: addr,
