@@ -122,9 +122,30 @@ impl Bird {
         )
     }
 
-    /// `show route all for PREFIX` (empty when BIRD has no such route).
+    /// `show route all for PREFIX` (empty when BIRD has no such route; birdc then exits 1).
     pub fn route_all(&self, prefix: &str) -> Result<String> {
-        self.birdc(&format!("show route all for {prefix}"))
+        let out = util::output(
+            Command::new("birdc")
+                .arg("-s")
+                .arg(&self.sock)
+                .args(["show", "route", "all", "for", prefix]),
+        )?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if out.status.success() {
+            Ok(text)
+        } else if text.contains("Network not found") {
+            Ok(String::new())
+        } else {
+            Err(crate::LabError::Command {
+                command: format!("birdc show route all for {prefix}"),
+                status: out.status.to_string(),
+                stderr: format!(
+                    "{}{}",
+                    text.trim(),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            })
+        }
     }
 
     /// Number of routes BIRD holds in `table` (e.g. `master4`).

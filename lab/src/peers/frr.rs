@@ -55,6 +55,8 @@ impl Frr {
         let mut all = vec!["zebra".to_string()];
         all.extend(self.daemons.iter().filter(|d| *d != "zebra").cloned());
         for daemon in &all {
+            // A killed daemon leaves its socket behind; waiting for it must see the new one.
+            let _ = std::fs::remove_file(self.dir.join(format!("{daemon}.vty")));
             let bin = PathBuf::from(FRR_DIR).join(daemon);
             if !bin.is_file() {
                 return Err(LabError::MissingTool {
