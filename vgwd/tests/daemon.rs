@@ -407,3 +407,34 @@ async fn metrics_render_the_status() {
         );
     }
 }
+
+#[tokio::test]
+async fn metrics_are_served_over_http() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let r = rig(CONFIG);
+    let (addr, server) = daemon::metrics::serve(sa("127.0.0.1:0"), r.handle.watch_status())
+        .await
+        .expect("bind");
+    let mut sock = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    sock.write_all(b"GET /metrics HTTP/1.0\r\n\r\n")
+        .await
+        .expect("write");
+    let mut body = String::new();
+    tokio::time::timeout(Duration::from_secs(5), sock.read_to_string(&mut body))
+        .await
+        .expect("answer within 5 s")
+        .expect("read");
+    assert!(body.starts_with("HTTP/1.0 200 OK\r\n"), "{body}");
+    assert!(
+        body.contains("\nvgw_vip_announced{vip=\"192.0.2.10\"} 0\n"),
+        "{body}"
+    );
+    let mut sock = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    sock.write_all(b"GET /nope HTTP/1.0\r\n\r\n")
+        .await
+        .expect("write");
+    let mut body = String::new();
+    sock.read_to_string(&mut body).await.expect("read");
+    assert!(body.starts_with("HTTP/1.0 404"), "{body}");
+    server.abort();
+}

@@ -165,13 +165,15 @@ fn esc(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// Binds `addr` and serves until the task is aborted.
+/// Binds `addr` and serves until the task is aborted; returns the bound address (port 0 picks
+/// a free one) and the task.
 pub async fn serve(
     addr: SocketAddr,
     status: watch::Receiver<Arc<Status>>,
-) -> std::io::Result<tokio::task::JoinHandle<()>> {
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(addr).await?;
-    Ok(tokio::spawn(async move {
+    let bound = listener.local_addr()?;
+    let task = tokio::spawn(async move {
         loop {
             let (mut sock, peer) = match listener.accept().await {
                 Ok(x) => x,
@@ -212,5 +214,6 @@ pub async fn serve(
                 let _ = sock.shutdown().await;
             });
         }
-    }))
+    });
+    Ok((bound, task))
 }

@@ -121,7 +121,8 @@ pub async fn run(opts: Options, config: Config) -> Result<(), DaemonError> {
         Some(addr) => Some(
             metrics::serve(addr, handle.watch_status())
                 .await
-                .map_err(|source| DaemonError::Metrics { addr, source })?,
+                .map_err(|source| DaemonError::Metrics { addr, source })?
+                .1,
         ),
         None => None,
     };
