@@ -102,10 +102,18 @@ impl Drop for Bed {
 }
 
 pub fn run(cmd: &mut Command) -> Output {
-    match cmd.output() {
-        Ok(o) => o,
-        Err(e) => panic!("cannot run {cmd:?}: {e}"),
+    // A binary another test thread has just copied can be briefly "busy" (a fork elsewhere in
+    // this process inherited the writer's descriptor); retry that, bounded, and nothing else.
+    for _ in 0..100 {
+        match cmd.output() {
+            Ok(o) => return o,
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("cannot run {cmd:?}: {e}"),
+        }
     }
+    panic!("{cmd:?} stayed \"text file busy\" for 2 s")
 }
 
 /// `$ vgwctl ARGS`, exit status, stdout and stderr, as one text for a golden file.
