@@ -94,8 +94,8 @@ fn main() {
     };
     let (backend, _events) = MemoryBackend::new(big_state());
     let address = BusAddress::Address(bus.address().to_owned());
-    let result: Result<(), String> = rt.block_on(async {
-        let _server = serve(&address, Arc::new(backend), AccessPolicy::default())
+    let result: Result<zbus::Connection, String> = rt.block_on(async {
+        let server = serve(&address, Arc::new(backend), AccessPolicy::default())
             .await
             .map_err(|e| e.to_string())?;
         let conn = zbus::connection::Builder::address(bus.address())
@@ -124,12 +124,16 @@ fn main() {
                 .sum::<usize>();
         }
         report(&format!("ListIpvs() round trip, {rows} rows"), &samples);
-        Ok(())
+        Ok(server)
     });
-    if let Err(e) = result {
-        eprintln!("bench failed: {e}");
-        std::process::exit(1);
-    }
+    // The server keeps serving (on the runtime's workers) while the processes below run.
+    let _server = match result {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("bench failed: {e}");
+            std::process::exit(1);
+        }
+    };
     let vgwctl = Some(Path::new(env!("CARGO_BIN_EXE_vgwctl")).to_path_buf());
     if let Some(vgwctl) = vgwctl {
         for (name, args) in [
