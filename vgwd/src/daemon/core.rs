@@ -24,6 +24,12 @@ use crate::controller::{AdminError, Controller, Input, IpvsService, Output, Targ
 
 use super::effects::{Announcer, Dataplane, VipAddresses};
 
+/// How long a VIP's address stays after its withdrawal was sent (SIGTERM, or a reload that
+/// removes the VIP): the switches must have removed the route before the address goes. The
+/// lab measured 0.1–0.5 s from withdraw() to the route leaving BIRD's kernel FIB under
+/// software emulation; one second leaves a margin. Quorum-loss withdrawals keep the address.
+pub const WITHDRAW_SETTLE: Duration = Duration::from_secs(1);
+
 /// Messages to the core task.
 #[derive(Debug)]
 pub enum Command {
@@ -314,6 +320,10 @@ impl<D: Dataplane, A: Announcer, V: VipAddresses, H: HealthSource> Core<D, A, V,
     async fn execute(&mut self, outputs: Vec<Output>) -> bool {
         let mut ipvs_dirty = false;
         let mut done = false;
+        // VIPs withdrawn in this batch: their addresses may leave only once the switches had
+        // time to act on the withdrawal, or traffic still routed here would be black-holed.
+        let mut withdrawn_now = std::collections::BTreeSet::new();
+        let mut settled = false;
         for output in outputs {
             let is_ipvs = matches!(output, Output::IpvsService(_) | Output::IpvsRemove(_));
             if ipvs_dirty && !is_ipvs {
@@ -323,6 +333,7 @@ impl<D: Dataplane, A: Announcer, V: VipAddresses, H: HealthSource> Core<D, A, V,
             match &output {
                 Output::Withdraw { vip, protocol } => {
                     info!(%vip, ?protocol, "withdraw");
+                    withdrawn_now.insert(*vip);
                     if let Err(e) = self.announcer.withdraw(*vip, *protocol).await {
                         self.counters.announce_errors += 1;
                         error!(%vip, ?protocol, "withdraw failed: {e}");
@@ -347,6 +358,11 @@ impl<D: Dataplane, A: Announcer, V: VipAddresses, H: HealthSource> Core<D, A, V,
                     }
                 }
                 Output::RemoveAddress { vip } => {
+                    if withdrawn_now.contains(vip) && !settled {
+                        info!(%vip, settle = ?WITHDRAW_SETTLE, "waiting for the withdrawal to take effect before removing the address");
+                        tokio::time::sleep(WITHDRAW_SETTLE).await;
+                        settled = true;
+                    }
                     info!(%vip, "removing VIP address");
                     if let Err(e) = self.addresses.remove(*vip).await {
                         self.counters.address_errors += 1;
