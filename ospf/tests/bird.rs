@@ -1,5 +1,6 @@
 //! Interop with BIRD 2 OSPF in lab namespaces: adjacency on broadcast and point-to-point,
-//! the VIP in BIRD's table and kernel FIB, withdraw, HMAC-SHA authentication (RFC 5709).
+//! our DR/BDR/DROther role, the VIP in BIRD's table and kernel FIB, withdraw, keyed MD5 and
+//! HMAC-SHA authentication (RFC 5709), BIRD restart.
 //! Needs root, `ip`, and BIRD 2.
 
 use std::net::Ipv4Addr;
@@ -7,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use vgw_lab::peers::Bird;
 use vgw_lab::{wait_until, Host, Lab};
+use vgw_ospf::interface::IfState;
 use vgw_ospf::neighbor::NbrState;
 use vgw_ospf::packet::{AuthKey, CryptoAlg};
 use vgw_ospf::NetworkType;
@@ -61,115 +63,223 @@ fn has_vip(sw: &Host) -> vgw_lab::Result<bool> {
         .is_some_and(|r| r.gateways().contains(&"10.0.0.2".to_string())))
 }
 
-fn run_case(
-    name: &str,
-    ty: &str,
+/// One case: the network type and priorities on both sides, the key, and the role our
+/// interface must take (RFC 2328 9.4 election; p2p links are `PointToPoint`).
+struct Case {
+    name: &'static str,
+    ty: &'static str,
     network: NetworkType,
     our_prio: u8,
     bird_prio: u8,
     auth: AuthKey,
-    bird_auth: &str,
-) {
-    let (lab, sw, lvs) = topo(name);
-    let bird = Bird::start(&lab, &sw, &bird_config(ty, bird_prio, bird_auth)).expect("bird");
+    bird_auth: &'static str,
+    role: IfState,
+}
+
+impl Case {
+    fn broadcast(name: &'static str, our_prio: u8, bird_prio: u8, role: IfState) -> Case {
+        Case {
+            name,
+            ty: "broadcast",
+            network: NetworkType::Broadcast,
+            our_prio,
+            bird_prio,
+            auth: AuthKey::Null,
+            bird_auth: "",
+            role,
+        }
+    }
+}
+
+/// A running case: both routers up and Full.
+struct Running {
+    _lab: Lab,
+    sw: Host,
+    bird: Bird,
+    v: Vgw,
+}
+
+/// Our interface has the expected role, and BIRD agrees on who is DR and BDR.
+fn assert_role(c: &Case, r: &Running) {
+    let st = r.v.rt.block_on(r.v.inst.state()).expect("state");
+    let ifv = st.interfaces.first().expect("one interface");
+    let bird_if = r.bird.birdc("show ospf interface o1").unwrap_or_default();
+    assert_eq!(
+        ifv.state, c.role,
+        "{}: our interface role; ours: {ifv:?}\nBIRD: {bird_if}",
+        c.name
+    );
+    let ours = Ipv4Addr::new(10, 0, 0, 2);
+    let theirs = Ipv4Addr::new(10, 0, 0, 1);
+    let (dr, bdr) = match c.role {
+        IfState::Dr => (ours, theirs),
+        IfState::Backup => (theirs, ours),
+        IfState::DrOther => (theirs, Ipv4Addr::UNSPECIFIED),
+        _ => return,
+    };
+    assert_eq!((ifv.dr, ifv.bdr), (dr, bdr), "{}: our DR/BDR", c.name);
+    // BIRD prints "Designated router (ID): 10.0.0.x" (the router ID, equal to the address here).
+    assert!(
+        bird_if.contains(&format!("Designated router (ID): {dr}")),
+        "{}: BIRD must agree that {dr} is DR: {bird_if}",
+        c.name
+    );
+}
+
+fn start(c: &Case) -> Running {
+    let (lab, sw, lvs) = topo(c.name);
+    let bird = Bird::start(&lab, &sw, &bird_config(c.ty, c.bird_prio, c.bird_auth)).expect("bird");
     let v = Vgw::start(
         &lvs,
-        vgw_config(Ipv4Addr::new(10, 0, 0, 2), network, our_prio, auth),
+        vgw_config(
+            Ipv4Addr::new(10, 0, 0, 2),
+            c.network,
+            c.our_prio,
+            c.auth.clone(),
+        ),
     );
     let t0 = Instant::now();
     wait_full(&v, &bird, 30);
-    eprintln!("{name}: Full after {:?}", t0.elapsed());
-    v.rt.block_on(v.inst.announce(vip(), 20)).expect("announce");
+    eprintln!("{}: Full after {:?}", c.name, t0.elapsed());
+    let r = Running {
+        _lab: lab,
+        sw,
+        bird,
+        v,
+    };
+    assert_role(c, &r);
+    r
+}
+
+fn announce_and_wait(name: &str, r: &Running) {
+    r.v.rt
+        .block_on(r.v.inst.announce(vip(), 20))
+        .expect("announce");
     wait_until("VIP in BIRD's kernel FIB", Duration::from_secs(15), || {
-        has_vip(&sw)
+        has_vip(&r.sw)
     })
     .expect("route");
-    let table = bird.birdc("show route 192.0.2.10/32").expect("birdc");
-    assert!(table.contains("E2"), "BIRD sees an E2 route: {table}");
+    let table = r.bird.birdc("show route 192.0.2.10/32").expect("birdc");
+    assert!(
+        table.contains("E2"),
+        "{name}: BIRD sees an E2 route: {table}"
+    );
+}
+
+fn withdraw_and_wait(name: &str, r: &Running) {
     let t1 = Instant::now();
-    v.rt.block_on(v.inst.withdraw(vip())).expect("withdraw");
+    r.v.rt.block_on(r.v.inst.withdraw(vip())).expect("withdraw");
     wait_until("VIP gone from BIRD's FIB", Duration::from_secs(10), || {
-        Ok(!has_vip(&sw)?)
+        Ok(!has_vip(&r.sw)?)
     })
     .expect("withdrawn");
     eprintln!("{name}: withdraw reached BIRD's FIB in {:?}", t1.elapsed());
 }
 
+/// Full adjacency with the expected roles, the VIP in BIRD's table and FIB, withdraw removes it.
+fn run_case(c: Case) {
+    let r = start(&c);
+    announce_and_wait(c.name, &r);
+    withdraw_and_wait(c.name, &r);
+}
+
 #[test]
 fn bird_broadcast_we_are_dr() {
-    run_case(
-        "ospf-bird-dr",
-        "broadcast",
-        NetworkType::Broadcast,
-        100,
-        1,
-        AuthKey::Null,
-        "",
-    );
+    run_case(Case::broadcast("ospf-bird-dr", 100, 1, IfState::Dr));
+}
+
+#[test]
+fn bird_broadcast_we_are_bdr() {
+    run_case(Case::broadcast("ospf-bird-bdr", 1, 100, IfState::Backup));
 }
 
 #[test]
 fn bird_broadcast_we_are_drother() {
-    run_case(
-        "ospf-bird-drother",
-        "broadcast",
-        NetworkType::Broadcast,
-        0,
-        1,
-        AuthKey::Null,
-        "",
-    );
+    run_case(Case::broadcast("ospf-bird-drother", 0, 1, IfState::DrOther));
 }
 
 #[test]
 fn bird_point_to_point() {
-    run_case(
-        "ospf-bird-p2p",
-        "ptp",
-        NetworkType::PointToPoint,
-        1,
-        1,
-        AuthKey::Null,
-        "",
-    );
+    run_case(Case {
+        ty: "ptp",
+        network: NetworkType::PointToPoint,
+        role: IfState::PointToPoint,
+        ..Case::broadcast("ospf-bird-p2p", 1, 1, IfState::PointToPoint)
+    });
+}
+
+#[test]
+fn bird_md5_auth() {
+    run_case(Case {
+        auth: AuthKey::Crypto {
+            alg: CryptoAlg::Md5,
+            key_id: 7,
+            key: b"s3cret-md5".to_vec(),
+        },
+        bird_auth: "      authentication cryptographic;\n      password \"s3cret-md5\" { id 7; algorithm keyed md5; };\n",
+        ..Case::broadcast("ospf-bird-md5", 100, 1, IfState::Dr)
+    });
 }
 
 #[test]
 fn bird_hmac_sha256_auth() {
-    let key = AuthKey::Crypto {
-        alg: CryptoAlg::HmacSha256,
-        key_id: 3,
-        key: b"s3cret-sha".to_vec(),
-    };
-    let bird_auth = "      authentication cryptographic;\n      password \"s3cret-sha\" { id 3; algorithm hmac sha256; };\n";
-    run_case(
-        "ospf-bird-sha256",
-        "broadcast",
-        NetworkType::Broadcast,
-        1,
-        1,
-        key,
-        bird_auth,
-    );
+    run_case(Case {
+        auth: AuthKey::Crypto {
+            alg: CryptoAlg::HmacSha256,
+            key_id: 3,
+            key: b"s3cret-sha".to_vec(),
+        },
+        bird_auth: "      authentication cryptographic;\n      password \"s3cret-sha\" { id 3; algorithm hmac sha256; };\n",
+        ..Case::broadcast("ospf-bird-sha256", 1, 100, IfState::Backup)
+    });
 }
 
 #[test]
 fn bird_hmac_sha1_auth() {
-    let key = AuthKey::Crypto {
-        alg: CryptoAlg::HmacSha1,
-        key_id: 4,
-        key: b"k1".to_vec(),
-    };
-    let bird_auth = "      authentication cryptographic;\n      password \"k1\" { id 4; algorithm hmac sha1; };\n";
-    run_case(
-        "ospf-bird-sha1",
-        "ptp",
-        NetworkType::PointToPoint,
-        1,
-        1,
-        key,
-        bird_auth,
+    run_case(Case {
+        ty: "ptp",
+        network: NetworkType::PointToPoint,
+        auth: AuthKey::Crypto {
+            alg: CryptoAlg::HmacSha1,
+            key_id: 4,
+            key: b"k1".to_vec(),
+        },
+        bird_auth: "      authentication cryptographic;\n      password \"k1\" { id 4; algorithm hmac sha1; };\n",
+        ..Case::broadcast("ospf-bird-sha1", 1, 1, IfState::PointToPoint)
+    });
+}
+
+/// BIRD restarts with the VIP announced: the new BIRD starts with an empty table and (its
+/// kernel protocol has no `persist`) removes its routes from the kernel when it stops, so the
+/// VIP in its table and FIB afterwards was learned again over the re-formed adjacency.
+#[test]
+fn bird_peer_restart() {
+    let c = Case::broadcast("ospf-bird-restart", 100, 1, IfState::Dr);
+    let mut r = start(&c);
+    announce_and_wait(c.name, &r);
+    let old_pid = r.bird.pid();
+    let t0 = Instant::now();
+    r.bird.restart().expect("BIRD restart");
+    assert_ne!(r.bird.pid(), old_pid, "a new BIRD process");
+    wait_full(&r.v, &r.bird, 40);
+    eprintln!(
+        "{}: Full again {:?} after the restart began",
+        c.name,
+        t0.elapsed()
     );
+    wait_until("VIP back in BIRD's FIB", Duration::from_secs(15), || {
+        has_vip(&r.sw)
+    })
+    .expect("route again");
+    let table = r.bird.birdc("show route 192.0.2.10/32").expect("birdc");
+    assert!(table.contains("E2"), "BIRD relearned the E2 route: {table}");
+    eprintln!(
+        "{}: VIP back in BIRD's FIB {:?} after the restart began",
+        c.name,
+        t0.elapsed()
+    );
+    assert_role(&c, &r);
+    withdraw_and_wait(c.name, &r);
 }
 
 #[test]
