@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use lab_util::*;
 use vgw_bgp::fsm::State;
-use vgw_bgp::session::GracefulRestart;
+use vgw_bgp::session::{GracefulRestart, PeerGracefulRestart};
 use vgw_bgp::{NeighborConfig, Prefix, RouteAttrs, SpeakerConfig};
 use vgw_lab::peers::Bird;
 use vgw_lab::{wait_until, Host, Lab};
@@ -108,16 +108,124 @@ fn bird_receives_exact_attributes_withdraw_and_restart() {
         ],
         "no LOCAL_PREF is sent to an external peer (BIRD shows its own default 100)"
     );
+    // The same attributes on the IPv6 route; the next hop is our global address and the
+    // link-local address of n1's eth1 (RFC 2545 3: the peer is on-link).
+    let ll = n1
+        .run(&[
+            "ip", "-6", "-o", "addr", "show", "dev", "eth1", "scope", "link",
+        ])
+        .expect("ip addr");
+    let ll = ll
+        .split_whitespace()
+        .skip_while(|w| *w != "inet6")
+        .nth(1)
+        .and_then(|a| a.split('/').next())
+        .unwrap_or_else(|| panic!("no link-local address on n1 eth1: {ll}"))
+        .to_string();
     let v6 = bird_bgp_attrs(&bird.route_all("2001:db8:ff::10/128").expect("birdc"));
+    assert_eq!(
+        v6,
+        vec![
+            "BGP.origin: IGP".to_string(),
+            "BGP.as_path: 65011 65011 65011".to_string(),
+            format!("BGP.next_hop: 2001:db8::11 {ll}"),
+            "BGP.med: 10".to_string(),
+            "BGP.local_pref: 100".to_string(),
+            "BGP.community: (65000,100)".to_string(),
+            "BGP.large_community: (65011, 1, 2)".to_string(),
+        ],
+    );
+
+    // What an operator sees of this session, checked against BIRD's own view of it.
+    std::thread::sleep(Duration::from_millis(1100));
+    let st = s.run(|sp| async move { sp.neighbor("sw").await.expect("n") });
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    assert_eq!(st.state, State::Established);
     assert!(
-        v6.iter()
-            .any(|l| l.starts_with("BGP.next_hop: 2001:db8::11 fe80::")),
-        "IPv6 next hop is global + link-local: {v6:?}"
+        st.uptime_secs.is_some_and(|u| (1..60).contains(&u)),
+        "{st:#?}"
     );
     assert!(
-        v6.contains(&"BGP.as_path: 65011 65011 65011".to_string()),
-        "{v6:?}"
+        st.established_at_unix
+            .is_some_and(|t| t <= now && now - t < 60),
+        "{st:#?}"
     );
+    assert!(st.last_error.is_none(), "{st:#?}");
+    assert_eq!(
+        st.local_address.map(|a| a.ip()),
+        Some("10.0.0.11".parse().expect("ip")),
+        "{st:#?}"
+    );
+    let c = st.counters;
+    // BIRD exports nothing: its only UPDATEs are the two End-of-RIB markers. Ours: End-of-RIB
+    // for both families (the table was empty when the session came up), then one UPDATE per
+    // family.
+    assert_eq!(
+        (c.updates_in, c.updates_out, c.prefixes_in, c.prefixes_out),
+        (2, 4, 0, 2),
+        "{st:#?}"
+    );
+    assert_eq!((c.notifications_in, c.notifications_out), (0, 0), "{st:#?}");
+    assert_eq!(c.sessions_established, 1, "{st:#?}");
+    // OPEN and at least one KEEPALIVE each way besides the UPDATEs.
+    assert!(c.messages_in >= c.updates_in + 2, "{st:#?}");
+    assert!(c.messages_out >= c.updates_out + 2, "{st:#?}");
+    assert_eq!(st.rib_in.end_of_rib, 2, "{st:#?}");
+    assert_eq!(st.rib_out.prefixes_announced, 2, "{st:#?}");
+    let neg = st.negotiated.clone().expect("negotiated");
+    assert_eq!(
+        (neg.peer_as, neg.peer_id),
+        (65000, "10.0.0.1".parse().expect("id"))
+    );
+    assert_eq!((neg.hold_time, neg.keepalive), (9, 3));
+    assert!(neg.four_octet_as, "{neg:?}");
+    assert!(neg.route_refresh && neg.enhanced_route_refresh, "{neg:?}");
+    assert!(
+        !neg.extended_message,
+        "BIRD does not offer extended messages: {neg:?}"
+    );
+    assert!(!neg.ibgp);
+    assert_eq!(
+        neg.families,
+        vec![
+            vgw_bgp::packet::Family::IPV4_UNICAST,
+            vgw_bgp::packet::Family::IPV6_UNICAST
+        ]
+    );
+    // BIRD's default "graceful restart aware": the capability with its restart time and no
+    // families.
+    assert_eq!(
+        neg.peer_graceful_restart,
+        Some(PeerGracefulRestart {
+            restart_time: 120,
+            restarting: false,
+            notification: false,
+            families: vec![],
+            forwarding: vec![],
+        })
+    );
+    let proto = bird.birdc("show protocols all n1").expect("birdc");
+    let ours = bird_section(&proto, "Neighbor capabilities");
+    for cap in [
+        "AF announced: ipv4 ipv6",
+        "Route refresh",
+        "Extended message",
+        "4-octet AS numbers",
+    ] {
+        assert!(ours.contains(cap), "BIRD saw no {cap:?} from us: {proto}");
+    }
+    assert!(!ours.contains("Graceful restart"), "{proto}");
+    assert!(proto.contains("Session:          external AS4"), "{proto}");
+    for ch in ["Channel ipv4", "Channel ipv6"] {
+        assert!(
+            bird_section(&proto, ch).contains("Routes:         1 imported"),
+            "{proto}"
+        );
+    }
+
     // The kernel FIB of the switch has both.
     wait_until("sw FIB to have the VIPs", T, || {
         Ok(sw
