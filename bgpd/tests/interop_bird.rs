@@ -540,3 +540,186 @@ fn bird_stat(section: &str, row: &str) -> Option<u64> {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
 }
+
+/// sw (BIRD, fd00::1) --eth1-- n1 (fd00::11, fd00::12, fd00::13): sessions whose transport is
+/// IPv6, one per n1 address; IPv4 on the link only for the IPv4 next hop.
+fn bird_v6_transport_config() -> String {
+    let proto = |name: &str, addr: &str, extra: &str| {
+        format!(
+            "protocol bgp {name} {{\n  local fd00::1 as 65000;\n  neighbor {addr} as 65011;\n  \
+             {extra}\n  ipv4 {{ import all; export none; }};\n  \
+             ipv6 {{ import all; export none; }};\n}}\n"
+        )
+    };
+    [
+        "router id 10.0.0.1;\nprotocol device {}\nprotocol direct { ipv4; ipv6; interface \"eth*\"; }\n\
+         protocol kernel k4 { ipv4 { export all; }; merge paths on; }\n\
+         protocol kernel k6 { ipv6 { export all; }; merge paths on; }\n"
+            .to_string(),
+        proto("plain", "fd00::11", "passive on;"),
+        proto("sigout", "fd00::12", "passive on; password \"s3cret\";"),
+        // BIRD connects to our listener; it retries every 2 s after an unanswered SYN.
+        proto(
+            "sigin",
+            "fd00::13",
+            "password \"s3cret\"; connect delay time 1; connect retry time 2;",
+        ),
+    ]
+    .concat()
+}
+
+#[test]
+fn bird_session_over_ipv6_transport_plain_and_tcp_md5() {
+    let lab = Lab::new("bgp-bird-v6tr").expect("lab");
+    let sw = lab.host("sw").expect("sw");
+    let n1 = lab.host("n1").expect("n1");
+    lab.link((&sw, "eth1"), (&n1, "eth1")).expect("link");
+    for (h, a) in [
+        (&sw, "fd00::1/64"),
+        (&sw, "10.0.0.1/24"),
+        (&n1, "fd00::11/64"),
+        (&n1, "fd00::12/64"),
+        (&n1, "fd00::13/64"),
+        (&n1, "10.0.0.11/24"),
+    ] {
+        h.add_addr("eth1", a).expect("addr");
+    }
+    let bird = Bird::start(&lab, &sw, &bird_v6_transport_config()).expect("bird");
+    let v6_neighbor = |local: &str, password: Option<&str>, passive: bool| {
+        let mut n = neighbor("fd00::1");
+        n.local_address = Some(local.parse().expect("local"));
+        n.password = password.map(str::to_string);
+        n.passive = passive;
+        n
+    };
+    let listener = |password| {
+        let mut cfg = speaker_cfg("10.0.0.13", None);
+        cfg.listen = vec!["[fd00::13]:179".parse().expect("listen")];
+        NsSpeaker::start(&n1, cfg, vec![v6_neighbor("fd00::13", password, true)])
+    };
+
+    // Plain session over IPv6, we connect: both families' routes arrive with our next hops.
+    let plain = NsSpeaker::start(
+        &n1,
+        speaker_cfg("10.0.0.11", None),
+        vec![v6_neighbor("fd00::11", None, false)],
+    );
+    // TCP-MD5 with the wrong key, both directions: we connect to BIRD, BIRD connects to us.
+    let wrong_out = NsSpeaker::start(
+        &n1,
+        speaker_cfg("10.0.0.12", None),
+        vec![v6_neighbor("fd00::12", Some("wrong"), false)],
+    );
+    let wrong_in = listener(Some("wrong"));
+
+    bird.wait_established("plain", T).expect("plain session");
+    let st = plain.run(|sp| async move { sp.neighbor("sw").await.expect("n") });
+    assert_eq!(st.state, State::Established);
+    assert_eq!(
+        st.address,
+        "fd00::1".parse::<std::net::IpAddr>().expect("ip")
+    );
+    assert_eq!(
+        st.local_address.map(|a| a.ip()),
+        Some("fd00::11".parse().expect("ip")),
+        "{st:#?}"
+    );
+    let neg = st.negotiated.expect("negotiated");
+    assert_eq!(
+        neg.families,
+        vec![
+            vgw_bgp::packet::Family::IPV4_UNICAST,
+            vgw_bgp::packet::Family::IPV6_UNICAST
+        ]
+    );
+    let proto = bird.birdc("show protocols all plain").expect("birdc");
+    assert!(proto.contains("Neighbor address: fd00::11"), "{proto}");
+    assert!(proto.contains("Source address:   fd00::1"), "{proto}");
+    plain.run(|sp| async move {
+        sp.announce(p("192.0.2.10/32"), RouteAttrs::default())
+            .await
+            .expect("announce");
+        sp.announce(p("2001:db8:ff::10/128"), RouteAttrs::default())
+            .await
+            .expect("announce");
+    });
+    wait_until("BIRD to hold both VIPs from the IPv6 session", T, || {
+        Ok(
+            !bird_bgp_attrs(&bird.route_all("192.0.2.10/32")?).is_empty()
+                && !bird_bgp_attrs(&bird.route_all("2001:db8:ff::10/128")?).is_empty(),
+        )
+    })
+    .expect("routes");
+    let v4 = bird.route_all("192.0.2.10/32").expect("birdc");
+    assert!(v4.contains("[plain "), "{v4}");
+    assert!(
+        bird_bgp_attrs(&v4).contains(&"BGP.next_hop: 10.0.0.11".to_string()),
+        "IPv4 next hop from the interface of the IPv6 session: {v4}"
+    );
+    let v6 = bird.route_all("2001:db8:ff::10/128").expect("birdc");
+    assert!(
+        bird_bgp_attrs(&v6)
+            .iter()
+            .any(|l| l.starts_with("BGP.next_hop: fd00::11 fe80::")),
+        "IPv6 next hop is the session address + link-local: {v6}"
+    );
+    wait_until("sw FIB to have both VIPs", T, || {
+        Ok(sw
+            .route("192.0.2.10/32")?
+            .is_some_and(|r| r.gateways() == ["10.0.0.11"])
+            && sw.route("2001:db8:ff::10/128")?.is_some())
+    })
+    .expect("fib");
+
+    // The wrong keys: signed SYNs with a bad signature are dropped by the kernel, so neither
+    // session ever gets as far as an OPEN (by now BIRD and we have retried several times).
+    std::thread::sleep(Duration::from_secs(8));
+    for name in ["sigout", "sigin"] {
+        assert!(
+            !bird.established(name).expect("birdc"),
+            "wrong key must never establish ({name}): {}",
+            bird.birdc("show protocols all").unwrap_or_default()
+        );
+    }
+    assert_ne!(wrong_out.state("sw"), State::Established);
+    assert_ne!(wrong_in.state("sw"), State::Established);
+    let st = wrong_out.run(|sp| async move { sp.neighbor("sw").await.expect("n") });
+    assert_eq!(st.counters.messages_in, 0, "{st:#?}");
+    drop(wrong_out);
+    drop(wrong_in);
+
+    // The right key, both directions.
+    let right_out = NsSpeaker::start(
+        &n1,
+        speaker_cfg("10.0.0.12", None),
+        vec![v6_neighbor("fd00::12", Some("s3cret"), false)],
+    );
+    let right_in = listener(Some("s3cret"));
+    bird.wait_established("sigout", T)
+        .expect("right key establishes (we connect)");
+    bird.wait_established("sigin", T)
+        .expect("right key establishes (BIRD connects)");
+    for (s, local) in [(&right_out, "fd00::12"), (&right_in, "fd00::13")] {
+        let st = s.run(|sp| async move { sp.neighbor("sw").await.expect("n") });
+        assert_eq!(st.state, State::Established, "{st:#?}");
+        assert_eq!(
+            st.local_address.map(|a| a.ip()),
+            Some(local.parse().expect("ip")),
+            "{st:#?}"
+        );
+    }
+    let in_port = right_in
+        .run(|sp| async move { sp.neighbor("sw").await.expect("n") })
+        .local_address
+        .map(|a| a.port());
+    assert_eq!(in_port, Some(179), "BIRD connected to our listener");
+    right_out.run(|sp| async move {
+        sp.announce(p("192.0.2.20/32"), RouteAttrs::default())
+            .await
+            .expect("announce")
+    });
+    wait_until("BIRD to hold 192.0.2.20 from the MD5 session", T, || {
+        Ok(bird.route_all("192.0.2.20/32")?.contains("[sigout "))
+    })
+    .expect("route over the MD5 session");
+}
