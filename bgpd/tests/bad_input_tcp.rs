@@ -10,7 +10,8 @@ use std::time::Duration;
 use common::*;
 use tokio::net::TcpListener;
 use vgw_bgp::fsm::State;
-use vgw_bgp::packet::{Message, Prefix};
+use vgw_bgp::packet::{AsPath, Message, Prefix};
+use vgw_bgp::rib::ReceivedRoute;
 use vgw_bgp::{NeighborConfig, RouteAttrs, Speaker, SpeakerConfig};
 
 const OUR_AS: u32 = 65011;
@@ -368,6 +369,112 @@ async fn update_bad_next_hop_length() {
 #[tokio::test]
 async fn update_bad_origin_value() {
     expect_treat_as_withdraw([&[0x40, 1, 1, 7][..], &AS_PATH, &NEXT_HOP].concat()).await;
+}
+
+// ---- UPDATE errors handled as attribute discard (RFC 7606) ----
+
+#[tokio::test]
+async fn update_attribute_discard_keeps_the_route() {
+    let mut s = setup().await;
+    let mut bad = RawPeer::connect(lo(2), s.addr).await;
+    bad.establish(PEER_AS, [10, 0, 0, 2]).await;
+    bad.read_initial_table().await;
+    let med = |m: u8| [0x80, 4, 4, 0, 0, 0, m];
+    let attrs = [
+        &ORIGIN[..],
+        &AS_PATH,
+        &NEXT_HOP,
+        &med(10),
+        // RFC 7606 7.7: AGGREGATOR of 5 octets (8 with 4-octet ASes): discarded.
+        &[0xc0, 7, 5, 0, 0, 0xfd, 0xe8, 10],
+        // RFC 7606 7.5: LOCAL_PREF from an external peer: discarded.
+        &[0x40, 5, 4, 0, 0, 0, 200],
+        // RFC 7606 3(g): a second MED: discarded, the first one stands.
+        &med(99),
+        // COMMUNITIES 65000:7, valid: kept.
+        &[0xc0, 8, 4, 0xfd, 0xe8, 0, 7],
+    ]
+    .concat();
+    bad.send(&update(&[], &attrs, &NLRI)).await;
+    let sp = s.speaker.clone();
+    assert!(
+        wait_for(Duration::from_secs(5), || {
+            let sp = sp.clone();
+            async move {
+                sp.adj_rib_in("bad")
+                    .await
+                    .map(|r| r.len() == 1)
+                    .unwrap_or(false)
+            }
+        })
+        .await,
+        "the route arrives despite the discarded attributes"
+    );
+    let routes = s.speaker.adj_rib_in("bad").await.expect("rib in");
+    assert_eq!(
+        routes,
+        vec![ReceivedRoute {
+            prefix: p("203.0.113.1/32"),
+            next_hop: Some("10.0.0.2".parse().expect("nh")),
+            origin: Some(0),
+            as_path: Some(AsPath::sequence(vec![PEER_AS])),
+            med: Some(10),
+            local_pref: None,
+            communities: vec!["65000:7".parse().expect("community")],
+            large_communities: vec![],
+            other_attrs: vec![],
+        }]
+    );
+    let n = s.speaker.neighbor("bad").await.expect("bad");
+    assert_eq!(n.state, State::Established);
+    assert_eq!(n.rib_in.attributes_discarded, 3, "{n:#?}");
+    assert_eq!(n.rib_in.treat_as_withdraw, 0, "{n:#?}");
+    assert_eq!(n.counters.prefixes_in, 1, "{n:#?}");
+    assert!(
+        n.last_error.is_none(),
+        "no NOTIFICATION: {:?}",
+        n.last_error
+    );
+    // The session stays up: it still carries our announcements and a later clean UPDATE for
+    // the same prefix replaces the route.
+    s.speaker
+        .announce(p("198.51.100.3/32"), RouteAttrs::default())
+        .await
+        .expect("announce");
+    loop {
+        match bad.read_decoded().await.expect("session open") {
+            Message::Update(u) if u.nlri.contains(&p("198.51.100.3/32")) => break,
+            Message::Keepalive => {}
+            m => panic!("unexpected {m:?}"),
+        }
+    }
+    bad.send(&update(
+        &[],
+        &[&ORIGIN[..], &AS_PATH, &NEXT_HOP, &med(20)].concat(),
+        &NLRI,
+    ))
+    .await;
+    assert!(
+        wait_for(Duration::from_secs(5), || {
+            let sp = sp.clone();
+            async move {
+                sp.adj_rib_in("bad")
+                    .await
+                    .map(|r| {
+                        matches!(&r[..], [route]
+                            if route.med == Some(20) && route.communities.is_empty())
+                    })
+                    .unwrap_or(false)
+            }
+        })
+        .await,
+        "a clean UPDATE replaces the route"
+    );
+    assert_eq!(
+        s.speaker.neighbor("bad").await.expect("bad").state,
+        State::Established
+    );
+    assert_good_session_unaffected(&mut s).await;
 }
 
 // ---- Active side: the speaker connects to the raw peer ----
