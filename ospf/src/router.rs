@@ -148,11 +148,12 @@ pub enum DropReason {
 }
 
 impl DropReason {
-    /// A short stable name for counters.
+    /// A short stable name for counters: the variant, and for decode and authentication
+    /// failures which one (`decode_bad_checksum`, `auth_bad_digest`, ...).
     pub fn name(&self) -> &'static str {
         match self {
-            DropReason::Decode(_) => "decode",
-            DropReason::Auth(_) => "auth",
+            DropReason::Decode(e) => e.name(),
+            DropReason::Auth(e) => e.name(),
             DropReason::UnknownInterface => "unknown_interface",
             DropReason::InterfaceDown => "interface_down",
             DropReason::AreaMismatch { .. } => "area_mismatch",

@@ -116,6 +116,21 @@ pub enum AuthError {
     Replay { received: u32, last: u32 },
 }
 
+impl AuthError {
+    /// The drop-counter name: `auth_` and the variant.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AuthError::TypeMismatch { .. } => "auth_type_mismatch",
+            AuthError::BadPassword => "auth_bad_password",
+            AuthError::UnknownKeyId { .. } => "auth_unknown_key_id",
+            AuthError::BadDigestLength { .. } => "auth_bad_digest_length",
+            AuthError::MissingDigest { .. } => "auth_missing_digest",
+            AuthError::BadDigest => "auth_bad_digest",
+            AuthError::Replay { .. } => "auth_replay",
+        }
+    }
+}
+
 /// RFC 5709 3.3: "Apad is the hexadecimal value 0x878FE1F3 repeated (L/4) times."
 const APAD_WORD: [u8; 4] = [0x87, 0x8f, 0xe1, 0xf3];
 

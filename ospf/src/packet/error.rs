@@ -37,3 +37,22 @@ pub enum DecodeError {
     #[error("LS update declares {declared} LSAs but carries {found}")]
     BadLsaCount { declared: u32, found: u32 },
 }
+
+impl DecodeError {
+    /// The drop-counter name: `decode_` and the variant.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DecodeError::Truncated { .. } => "decode_truncated",
+            DecodeError::BadVersion(_) => "decode_bad_version",
+            DecodeError::UnknownPacketType(_) => "decode_unknown_packet_type",
+            DecodeError::BadLength { .. } => "decode_bad_length",
+            DecodeError::BadChecksum { .. } => "decode_bad_checksum",
+            DecodeError::UnknownAuthType(_) => "decode_unknown_auth_type",
+            DecodeError::BadBodyLength { .. } => "decode_bad_body_length",
+            DecodeError::BadLsaLength { .. } => "decode_bad_lsa_length",
+            DecodeError::BadLsaChecksum { .. } => "decode_bad_lsa_checksum",
+            DecodeError::BadRouterLinks { .. } => "decode_bad_router_links",
+            DecodeError::BadLsaCount { .. } => "decode_bad_lsa_count",
+        }
+    }
+}
