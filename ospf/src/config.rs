@@ -25,13 +25,10 @@ pub struct IfConfig {
     pub transmit_delay: u16,
     #[serde(default)]
     pub auth: AuthKey,
-    /// IP MTU of the link, sent in Database Description packets (RFC 2328 10.6).
-    #[serde(default = "default_mtu")]
+    /// IP MTU of the link, sent in Database Description packets (RFC 2328 10.6). 0 (the
+    /// default): the kernel's MTU for the link, followed when it changes.
+    #[serde(default)]
     pub mtu: u16,
-}
-
-fn default_mtu() -> u16 {
-    1500
 }
 
 impl IfConfig {
@@ -47,7 +44,7 @@ impl IfConfig {
             rxmt_interval: 5,
             transmit_delay: 1,
             auth: AuthKey::Null,
-            mtu: 1500,
+            mtu: 0,
         }
     }
 }

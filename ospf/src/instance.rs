@@ -33,7 +33,8 @@ impl Drop for InstanceTask {
 }
 
 impl Instance {
-    /// Starts the router on the current tokio runtime (and in the current network namespace).
+    /// Starts the router on the current tokio runtime, in the calling thread's network
+    /// namespace: the rtnetlink sockets that report interfaces are opened here, on this thread.
     pub fn spawn(cfg: Config) -> (Instance, InstanceTask) {
         let (tx, rx) = mpsc::channel(256);
         let names = cfg
@@ -41,7 +42,7 @@ impl Instance {
             .iter()
             .map(|i| (i.name.clone(), i.mtu))
             .collect();
-        let runner = Runner::new(Router::new(cfg), names);
+        let runner = Runner::new(Router::new(cfg), names, crate::link::Rtnl::open());
         let task = tokio::spawn(runner.run(rx));
         (Instance { tx }, InstanceTask(task))
     }

@@ -147,7 +147,11 @@ impl Router {
             return;
         };
         if iface.state != IfState::Down {
-            if iface.addr == addr && iface.prefix_len == prefix_len && iface.mtu == mtu {
+            if iface.addr == addr && iface.prefix_len == prefix_len {
+                // Only the MTU (or nothing) changed: it is read when the next DD packet is
+                // built or checked (10.6), no adjacency needs to start over.
+                iface.ifindex = ifindex;
+                iface.mtu = mtu;
                 return;
             }
             // The address changed: take the interface down and up again.

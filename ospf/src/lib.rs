@@ -5,6 +5,7 @@ pub mod events;
 pub mod flood;
 pub mod instance;
 pub mod interface;
+pub mod link;
 pub mod lsdb;
 pub mod neighbor;
 pub mod origin;

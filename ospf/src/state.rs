@@ -19,6 +19,9 @@ pub struct InterfaceView {
     pub bdr: Ipv4Addr,
     pub cost: u16,
     pub priority: u8,
+    /// The MTU we put in DD packets (from the config, or the kernel's).
+    #[serde(default)]
+    pub mtu: u16,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +35,9 @@ pub struct NeighborView {
     pub bdr: Ipv4Addr,
     pub retransmit_len: usize,
     pub request_len: usize,
+    /// Milliseconds until the inactivity timer fires.
+    #[serde(default)]
+    pub dead_in_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +83,7 @@ impl Router {
                     bdr: i.bdr,
                     cost: i.cfg.cost,
                     priority: i.cfg.priority,
+                    mtu: i.mtu,
                 })
                 .collect(),
             neighbors: self
@@ -93,6 +100,7 @@ impl Router {
                         bdr: n.bdr,
                         retransmit_len: n.rxmt.len(),
                         request_len: n.requests.len(),
+                        dead_in_ms: n.dead_at.saturating_sub(now),
                     })
                 })
                 .collect(),

@@ -1,12 +1,15 @@
-//! The I/O around the sans-IO [`Router`]: raw sockets, timers, interface polling, commands.
+//! The I/O around the sans-IO [`Router`]: raw sockets, timers, interface events, commands.
 //!
 //! ```text
 //!  Instance (handle) ──Command──►┐
 //!  recv task per interface ──Rx──►  main loop ── Router::process ──► Output
 //!  timer map (sleep_until) ───────►│                 │ Send: socket.send_to
-//!  interface poll (1 s) ──────────►┘                 │ Join/Leave: IP_ADD/DROP_MEMBERSHIP
-//!                                                     └ SetTimer/CancelTimer: timer map
+//!  rtnetlink watch ──Notify──────►│                 │ Join/Leave: IP_ADD/DROP_MEMBERSHIP
+//!  re-sync tick (5 s) ────────────►┘                 └ SetTimer/CancelTimer: timer map
 //! ```
+//! Interfaces: one rtnetlink dump (links, IPv4 addresses) at start, another at once after any
+//! RTNLGRP_LINK / RTNLGRP_IPV4_IFADDR notification, and one every 5 s in case a notification
+//! was missed (see [`crate::link`]).
 //! One raw IP socket (protocol 89) per interface, bound to the device (SO_BINDTODEVICE), TTL 1,
 //! DSCP CS6, multicast loop off. Receive tasks are aborted when their interface goes down or the
 //! loop ends.
@@ -18,17 +21,19 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::link::{Link, Rtnl};
 use crate::packet::IPPROTO_OSPF;
 use crate::router::{Input, Output, Router, Timer};
 use crate::state::State;
 
 /// DSCP CS6 (network control) in the TOS byte.
 const TOS_CS6: u32 = 0xc0;
-const INTERFACE_POLL: Duration = Duration::from_millis(500);
+/// Re-read interfaces this often even without a notification (a safety net only).
+const INTERFACE_RESYNC: Duration = Duration::from_secs(5);
 
 pub(crate) enum Command {
     Input(Input, Option<oneshot::Sender<()>>),
@@ -53,43 +58,6 @@ impl Drop for IfIo {
     fn drop(&mut self) {
         self.recv.abort();
     }
-}
-
-/// What the kernel says about one configured interface.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Link {
-    ifindex: u32,
-    addr: Ipv4Addr,
-    prefix_len: u8,
-    mtu: u16,
-}
-
-/// The interface is administratively up with carrier, and has an IPv4 address. Read through
-/// getifaddrs (netlink in the calling thread's network namespace; /sys would show the
-/// namespace sysfs was mounted in). The MTU comes from the configuration (`mtu`, default 1500).
-fn probe_link(name: &str, mtu: u16) -> Option<Link> {
-    use nix::net::if_::InterfaceFlags as F;
-    let ifindex = nix::net::if_::if_nametoindex(name).ok()?;
-    let addrs = nix::ifaddrs::getifaddrs().ok()?;
-    for a in addrs {
-        if a.interface_name != name || !a.flags.contains(F::IFF_UP | F::IFF_RUNNING) {
-            continue;
-        }
-        let (Some(ad), Some(nm)) = (a.address, a.netmask) else {
-            continue;
-        };
-        let (Some(ad), Some(nm)) = (ad.as_sockaddr_in(), nm.as_sockaddr_in()) else {
-            continue;
-        };
-        let prefix_len = u32::from(nm.ip()).count_ones() as u8;
-        return Some(Link {
-            ifindex,
-            addr: ad.ip(),
-            prefix_len,
-            mtu,
-        });
-    }
-    None
 }
 
 /// Opens the raw socket. It is then driven through tokio's datagram socket type, which only
@@ -149,7 +117,7 @@ async fn recv_loop(ifname: String, sock: Arc<UdpSocket>, tx: mpsc::Sender<Rx>) {
 
 pub(crate) struct Runner {
     router: Router,
-    /// Configured interfaces and their MTUs.
+    /// Configured interfaces and their MTUs (0: the kernel's).
     ifnames: Vec<(String, u16)>,
     start: Instant,
     timers: BTreeMap<Timer, Instant>,
@@ -157,12 +125,35 @@ pub(crate) struct Runner {
     links: BTreeMap<String, Link>,
     rx_tx: mpsc::Sender<Rx>,
     rx_rx: mpsc::Receiver<Rx>,
+    /// rtnetlink sockets, opened in the namespace of the thread that spawned the instance.
+    rtnl: Option<Rtnl>,
+    link_changed: Arc<Notify>,
+    watch: Option<JoinHandle<()>>,
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        if let Some(w) = self.watch.take() {
+            w.abort();
+        }
+    }
 }
 
 impl Runner {
-    pub(crate) fn new(router: Router, ifnames: Vec<(String, u16)>) -> Self {
+    /// `rtnl` comes from [`Rtnl::open`] on the spawning thread; when that failed the runner
+    /// retries on its re-sync tick (then in whatever namespace the runtime thread is in).
+    pub(crate) fn new(
+        router: Router,
+        ifnames: Vec<(String, u16)>,
+        rtnl: std::io::Result<Rtnl>,
+    ) -> Self {
         let (rx_tx, rx_rx) = mpsc::channel(1024);
-        Runner {
+        let rtnl = rtnl
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot open rtnetlink sockets; interfaces stay down until this works");
+            })
+            .ok();
+        let mut r = Runner {
             router,
             ifnames,
             start: Instant::now(),
@@ -171,7 +162,24 @@ impl Runner {
             links: BTreeMap::new(),
             rx_tx,
             rx_rx,
+            rtnl: None,
+            link_changed: Arc::new(Notify::new()),
+            watch: None,
+        };
+        if let Some(rtnl) = rtnl {
+            r.set_rtnl(rtnl);
         }
+        r
+    }
+
+    fn set_rtnl(&mut self, mut rtnl: Rtnl) {
+        if let Some(events) = rtnl.take_events() {
+            self.watch = Some(tokio::spawn(crate::link::watch(
+                events,
+                self.link_changed.clone(),
+            )));
+        }
+        self.rtnl = Some(rtnl);
     }
 
     fn now_ms(&self) -> u64 {
@@ -230,56 +238,98 @@ impl Runner {
         }
     }
 
-    fn poll_links(&mut self) {
-        for (name, mtu) in self.ifnames.clone() {
-            let link = probe_link(&name, mtu);
-            if link.as_ref() == self.links.get(&name) {
-                continue;
-            }
-            match link {
-                Some(l) => {
-                    // Close the old socket before the router leaves groups on it.
-                    self.io.remove(&name);
-                    match open_socket(&name, l.addr) {
-                        Ok(fd) => {
-                            let socket = Arc::new(fd);
-                            let recv = tokio::spawn(recv_loop(
-                                name.clone(),
-                                socket.clone(),
-                                self.rx_tx.clone(),
-                            ));
-                            self.io.insert(
-                                name.clone(),
-                                IfIo {
-                                    socket,
-                                    addr: l.addr,
-                                    recv,
-                                },
-                            );
-                        }
-                        Err(e) => {
-                            tracing::error!(ifname = name, error = %e, "cannot open OSPF raw socket (needs CAP_NET_RAW)");
-                            continue;
-                        }
-                    }
-                    self.links.insert(name.clone(), l.clone());
-                    self.feed(Input::InterfaceUp {
-                        ifname: name.clone(),
-                        ifindex: l.ifindex,
-                        addr: l.addr,
-                        prefix_len: l.prefix_len,
-                        mtu: l.mtu,
-                    });
-                }
-                None => {
-                    self.links.remove(&name);
-                    self.feed(Input::InterfaceDown {
-                        ifname: name.clone(),
-                    });
-                    self.io.remove(&name);
+    /// Reads every link and address from the kernel and brings configured interfaces up or
+    /// down to match.
+    async fn sync_links(&mut self) {
+        if self.rtnl.is_none() {
+            match Rtnl::open() {
+                Ok(r) => self.set_rtnl(r),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot open rtnetlink sockets");
+                    return;
                 }
             }
         }
+        let Some(rtnl) = self.rtnl.as_mut() else {
+            return;
+        };
+        let mut snap = None;
+        // A dump interrupted by a concurrent change (NLM_F_DUMP_INTR) is simply taken again.
+        for _ in 0..3 {
+            match rtnl.snapshot().await {
+                Ok(s) => {
+                    snap = Some(s);
+                    break;
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot read interfaces from the kernel"),
+            }
+        }
+        let Some(snap) = snap else { return };
+        for (name, mtu) in self.ifnames.clone() {
+            let link = snap.link(&name, mtu);
+            self.set_link(&name, link);
+        }
+    }
+
+    fn set_link(&mut self, name: &str, link: Option<Link>) {
+        let old = self.links.get(name).cloned();
+        if link == old {
+            return;
+        }
+        let Some(l) = link else {
+            tracing::info!(ifname = name, "interface down, or without an IPv4 address");
+            self.links.remove(name);
+            self.feed(Input::InterfaceDown {
+                ifname: name.to_string(),
+            });
+            self.io.remove(name);
+            return;
+        };
+        let same_socket = old
+            .as_ref()
+            .is_some_and(|o| o.ifindex == l.ifindex && o.addr == l.addr);
+        if !same_socket {
+            if old.is_some() {
+                // Another device or address: the adjacencies start over on the new socket.
+                self.feed(Input::InterfaceDown {
+                    ifname: name.to_string(),
+                });
+            }
+            // Close the old socket before the router joins groups on the new one.
+            self.io.remove(name);
+            match open_socket(name, l.addr) {
+                Ok(fd) => {
+                    let socket = Arc::new(fd);
+                    let recv = tokio::spawn(recv_loop(
+                        name.to_string(),
+                        socket.clone(),
+                        self.rx_tx.clone(),
+                    ));
+                    self.io.insert(
+                        name.to_string(),
+                        IfIo {
+                            socket,
+                            addr: l.addr,
+                            recv,
+                        },
+                    );
+                }
+                Err(e) => {
+                    tracing::error!(ifname = name, error = %e, "cannot open OSPF raw socket (needs CAP_NET_RAW)");
+                    self.links.remove(name);
+                    return;
+                }
+            }
+        }
+        tracing::info!(ifname = name, addr = %l.addr, prefix_len = l.prefix_len, mtu = l.mtu, "interface up");
+        self.links.insert(name.to_string(), l.clone());
+        self.feed(Input::InterfaceUp {
+            ifname: name.to_string(),
+            ifindex: l.ifindex,
+            addr: l.addr,
+            prefix_len: l.prefix_len,
+            mtu: l.mtu,
+        });
     }
 
     fn next_timer(&self) -> Option<(Timer, Instant)> {
@@ -290,8 +340,10 @@ impl Runner {
     }
 
     pub(crate) async fn run(mut self, mut cmds: mpsc::Receiver<Command>) {
-        self.poll_links();
-        let mut poll = tokio::time::interval(INTERFACE_POLL);
+        self.sync_links().await;
+        let mut resync = tokio::time::interval(INTERFACE_RESYNC);
+        resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let changed = self.link_changed.clone();
         loop {
             let next = self.next_timer();
             let sleep_until = next
@@ -308,7 +360,8 @@ impl Runner {
                         self.feed(Input::Timer(t));
                     }
                 }
-                _ = poll.tick() => self.poll_links(),
+                () = changed.notified() => self.sync_links().await,
+                _ = resync.tick() => self.sync_links().await,
                 cmd = cmds.recv() => match cmd {
                     None => break,
                     Some(Command::Input(i, done)) => {

@@ -1,5 +1,6 @@
 //! Interop with FRR ospfd in lab namespaces: adjacency, VIP route in FRR's RIB and kernel FIB,
-//! withdraw, peer restart, authentication, stub-router drain.
+//! withdraw, peer restart, authentication, stub-router drain, the interface going down and up
+//! (and losing its address, changing its MTU) at run time.
 //! Needs root, `ip`, and FRR (`/usr/lib/frr/ospfd`).
 
 use std::net::Ipv4Addr;
@@ -7,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use vgw_lab::peers::Frr;
 use vgw_lab::{wait_until, Host, Lab};
+use vgw_ospf::interface::IfState;
 use vgw_ospf::neighbor::NbrState;
 use vgw_ospf::packet::{AuthKey, CryptoAlg};
 use vgw_ospf::NetworkType;
@@ -324,4 +326,114 @@ fn frr_ecmp_from_two_vgw_and_stub_router_drain() {
     )
     .expect("flushed on shutdown");
     eprintln!("shutdown flush reached FRR's FIB in {:?}", t.elapsed());
+}
+
+/// Polls our state until `ok` holds; returns how long that took.
+fn wait_ours(
+    v: &Vgw,
+    what: &str,
+    secs: u64,
+    ok: impl Fn(&vgw_ospf::state::State) -> bool,
+) -> Duration {
+    let t = Instant::now();
+    loop {
+        let st = v.rt.block_on(v.inst.state()).expect("state");
+        if ok(&st) {
+            return t.elapsed();
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(secs),
+            "{what}: not within {secs} s: {st:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The interface is taken down and up, its address removed and re-added, and its MTU changed,
+/// at run time: each reaches us through an rtnetlink notification (well inside the 5 s
+/// re-sync), the adjacency drops and re-forms, the VIP leaves and comes back, and the MTU we
+/// send in DD packets follows the kernel's (the config leaves `mtu` at 0).
+#[test]
+fn frr_interface_down_up_at_run_time() {
+    let t = topo("ospf-frr-ifupdown");
+    let p2p = " ip ospf network point-to-point\n";
+    let frr = Frr::start(&t._lab, &t.sw, &["ospfd"], &frr_config(p2p, 1, "")).expect("frr");
+    let cfg = vgw_config(
+        Ipv4Addr::new(10, 0, 0, 2),
+        NetworkType::PointToPoint,
+        1,
+        AuthKey::Null,
+    );
+    assert_eq!(cfg.interfaces[0].mtu, 0, "MTU from the kernel");
+    let v = Vgw::start(&t.lvs, cfg);
+    wait_full(&v, &frr, 30);
+    let st = v.rt.block_on(v.inst.state()).expect("state");
+    assert_eq!(st.interfaces[0].mtu, 1500, "the veth's MTU: {st:?}");
+    v.rt.block_on(v.inst.announce(vip(), 20)).expect("announce");
+    wait_until("VIP in FRR's kernel FIB", Duration::from_secs(15), || {
+        has_vip(&t.sw)
+    })
+    .expect("route");
+    let down = |st: &vgw_ospf::state::State| {
+        st.interfaces[0].state == IfState::Down && st.neighbors.is_empty()
+    };
+
+    for round in 0..3 {
+        t.lvs
+            .ip(&["link", "set", "eth1", "down"])
+            .expect("link down");
+        let d = wait_ours(&v, "interface Down after link down", 2, down);
+        eprintln!("round {round}: link down -> our interface Down, neighbor gone in {d:?}");
+        assert!(
+            d < Duration::from_millis(400),
+            "event-driven, not polled: {d:?}"
+        );
+        wait_until("VIP gone from FRR's FIB", Duration::from_secs(10), || {
+            Ok(!has_vip(&t.sw)?)
+        })
+        .expect("VIP gone with the link");
+        let t0 = Instant::now();
+        t.lvs.ip(&["link", "set", "eth1", "up"]).expect("link up");
+        wait_full(&v, &frr, 15);
+        let full = t0.elapsed();
+        eprintln!("round {round}: link up -> Full on both sides in {full:?}");
+        assert!(full < Duration::from_secs(8), "re-forms quickly: {full:?}");
+        wait_until("VIP back in FRR's FIB", Duration::from_secs(15), || {
+            has_vip(&t.sw)
+        })
+        .expect("VIP back");
+    }
+
+    // The address goes away (RTNLGRP_IPV4_IFADDR) and comes back.
+    t.lvs
+        .ip(&["addr", "del", "10.0.0.2/24", "dev", "eth1"])
+        .expect("addr del");
+    let d = wait_ours(&v, "interface Down after address removal", 2, down);
+    eprintln!("address removed -> our interface Down in {d:?}");
+    assert!(d < Duration::from_millis(400), "event-driven: {d:?}");
+    let t0 = Instant::now();
+    t.lvs.add_addr("eth1", "10.0.0.2/24").expect("addr add");
+    wait_full(&v, &frr, 15);
+    eprintln!("address re-added -> Full in {:?}", t0.elapsed());
+
+    // An MTU change is followed without restarting the adjacency. Only our side changes: FRR
+    // resets its own interface when its MTU changes, which would drop the adjacency anyway.
+    t.lvs
+        .ip(&["link", "set", "eth1", "mtu", "1400"])
+        .expect("mtu");
+    let d = wait_ours(&v, "MTU 1400 from the kernel", 2, |st| {
+        st.interfaces[0].mtu == 1400
+    });
+    eprintln!("MTU change seen in {d:?}");
+    assert!(d < Duration::from_millis(400), "event-driven: {d:?}");
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(3) {
+        assert_eq!(
+            v.nbr_state(Ipv4Addr::new(10, 0, 0, 1)),
+            Some(NbrState::Full),
+            "an MTU change does not reset the adjacency"
+        );
+        assert!(frr_nbr_full(&frr), "FRR stays Full");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
