@@ -1,6 +1,7 @@
 //! Withdrawal latency at a real peer: time from `Instance::withdraw()` to the VIP leaving
 //! FRR's kernel FIB, versus BIRD withdrawing the same route (its static protocol disabled, and
-//! its OSPF protocol disabled) on the same topology; and time to Full adjacency.
+//! its OSPF protocol disabled) on the same topology; time to Full adjacency from start, and
+//! from `ip link set eth1 up` after the LVS node's link was down.
 //!
 //! `cargo bench -p vgw-ospf --bench withdraw` (root; FRR and BIRD 2 installed).
 //! FIB removal is observed with `ip monitor route` inside the switch namespace, not by polling.
@@ -22,6 +23,7 @@ mod common;
 use common::{vgw_config, vip, Vgw};
 
 const ROUNDS: usize = 10;
+const FLAPS: usize = 5;
 
 const FRR_CONF: &str = "interface eth1\n ip ospf hello-interval 1\n ip ospf dead-interval 4\n ip ospf network point-to-point\nexit\nrouter ospf\n ospf router-id 10.0.0.1\n network 10.0.0.0/24 area 0\nexit\n";
 
@@ -99,6 +101,22 @@ fn summary(name: &str, v: &mut [Duration]) {
     );
 }
 
+/// Takes the LVS node's link down and up `FLAPS` times; returns the times from `ip link set
+/// up` to `full()` (both sides Full).
+fn flaps_to_full(lvs: &Host, full: impl Fn() -> vgw_lab::Result<bool>) -> Vec<Duration> {
+    let mut times = Vec::new();
+    for _ in 0..FLAPS {
+        lvs.ip(&["link", "set", "eth1", "down"]).expect("link down");
+        wait_until("adjacency gone", Duration::from_secs(10), || Ok(!full()?))
+            .expect("adjacency gone");
+        let t = Instant::now();
+        lvs.ip(&["link", "set", "eth1", "up"]).expect("link up");
+        wait_until("Full after link up", Duration::from_secs(30), &full).expect("Full");
+        times.push(t.elapsed());
+    }
+    times
+}
+
 fn bench_vgw() {
     let (lab, sw, lvs) = topo("ospf-bench-vgw");
     let frr = Frr::start(&lab, &sw, &["ospfd"], FRR_CONF).expect("frr");
@@ -137,6 +155,13 @@ fn bench_vgw() {
     }
     summary("vgw withdraw() -> FRR kernel FIB", &mut times);
     summary("vgw time to Full with FRR (ptp, hello 1s)", &mut [full]);
+    let mut flaps = flaps_to_full(&lvs, || {
+        Ok(
+            v.nbr_state(Ipv4Addr::new(10, 0, 0, 1)) == Some(NbrState::Full)
+                && frr.vtysh("show ip ospf neighbor")?.contains("Full/"),
+        )
+    });
+    summary("vgw link up -> Full with FRR", &mut flaps);
 }
 
 fn bench_bird(what: &str) {
@@ -170,6 +195,11 @@ fn bench_bird(what: &str) {
     );
     if what == "s1" {
         summary("BIRD time to Full with FRR (ptp, hello 1s)", &mut [full_at]);
+        let mut flaps = flaps_to_full(&lvs, || {
+            Ok(frr.vtysh("show ip ospf neighbor")?.contains("Full/")
+                && bird.birdc("show ospf neighbors o1")?.contains("Full/"))
+        });
+        summary("BIRD link up -> Full with FRR", &mut flaps);
     }
 }
 
