@@ -56,6 +56,7 @@ pub(crate) struct RawNeighbor {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawOspf {
     pub area: Option<S<String>>,
+    pub metric: Option<S<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,6 +67,7 @@ pub(crate) struct RawOspfInterface {
     pub hello_interval: Option<S<i64>>,
     pub dead_interval: Option<S<i64>>,
     pub cost: Option<S<i64>>,
+    pub priority: Option<S<i64>>,
     pub auth: Option<S<RawOspfAuth>>,
 }
 

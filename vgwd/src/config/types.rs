@@ -102,6 +102,10 @@ pub struct Neighbor {
 pub struct Ospf {
     /// Area id.
     pub area: Ipv4Addr,
+    /// E2 metric of every VIP's AS-external LSA (default 20, FRR's default for external
+    /// routes). A standby/degraded VIP adds its `as_path_prepend` to it; a draining VIP is
+    /// announced with 0xFFFFFE so that any other node wins (RFC 2328 16.4).
+    pub metric: u32,
     /// `[[ospf.interface]]`.
     pub interfaces: Vec<OspfInterface>,
 }
@@ -119,6 +123,8 @@ pub struct OspfInterface {
     pub dead_interval: u32,
     /// Output cost.
     pub cost: u16,
+    /// Router priority for the DR election (0: never DR/BDR).
+    pub priority: u8,
     /// Authentication.
     pub auth: OspfAuth,
 }
@@ -150,6 +156,16 @@ pub enum OspfAuth {
         /// Key id.
         key_id: u8,
         /// The key (at most 16 bytes).
+        #[serde(skip_serializing)]
+        key: String,
+    },
+    /// HMAC-SHA (RFC 5709): `hmac-sha1`, `hmac-sha256`, `hmac-sha384`, `hmac-sha512`.
+    HmacSha {
+        /// Digest size in bits: 1 (SHA-1), 256, 384 or 512.
+        bits: u16,
+        /// Key id.
+        key_id: u8,
+        /// The key.
         #[serde(skip_serializing)]
         key: String,
     },

@@ -383,6 +383,7 @@ fn ospf(
             }
         }
         let cost = opt_int(&i.cost, "cost", 1, 65535, 10u16, c);
+        let priority = opt_int(&i.priority, "priority", 0, 255, 1u8, c);
         let auth = match i.auth {
             None => OspfAuth::None,
             Some(a) => ospf_auth(a, c),
@@ -393,11 +394,15 @@ fn ospf(
             hello_interval,
             dead_interval,
             cost,
+            priority,
             auth,
         });
     }
+    // Below LSInfinity - 1 (0xFFFFFE), which a draining VIP uses.
+    let metric = opt_int(&o.metric, "metric", 1, 0xFF_FFFD, 20u32, c);
     Some(Ospf {
         area,
+        metric,
         interfaces: out,
     })
 }
@@ -422,17 +427,7 @@ fn ospf_auth(a: S<raw::RawOspfAuth>, c: &mut Collector) -> OspfAuth {
         }
         // RFC 2328 D.3: cryptographic authentication: key id and a 16-byte MD5 key.
         "md5" => {
-            let key_id = match &a.key_id {
-                Some(k) => int::<u8>(k, "key_id", 0, 255, c).unwrap_or(0),
-                None => {
-                    c.hint(
-                        span.clone(),
-                        "md5 authentication needs key_id",
-                        "add key_id = 1",
-                    );
-                    0
-                }
-            };
+            let key_id = crypto_key_id(&a, "md5", span.clone(), c);
             let key = key.unwrap_or_default();
             if key.is_empty() || key.len() > 16 {
                 c.hint(
@@ -443,13 +438,41 @@ fn ospf_auth(a: S<raw::RawOspfAuth>, c: &mut Collector) -> OspfAuth {
             }
             OspfAuth::Md5 { key_id, key }
         }
+        // RFC 5709: HMAC-SHA keys of any length (hashed down when longer than a block).
+        kind @ ("hmac-sha1" | "hmac-sha256" | "hmac-sha384" | "hmac-sha512") => {
+            let key_id = crypto_key_id(&a, kind, span.clone(), c);
+            let key = key.unwrap_or_default();
+            if key.is_empty() {
+                c.hint(
+                    a.key.as_ref().map_or(span, S::span),
+                    format!("{kind} authentication needs a key"),
+                    "add key = \"<the secret shared with the neighbours>\"",
+                );
+            }
+            let bits = kind.trim_start_matches("hmac-sha").parse().unwrap_or(1);
+            OspfAuth::HmacSha { bits, key_id, key }
+        }
         other => {
             c.hint(
                 a.kind.span(),
                 format!("unknown OSPF authentication type \"{other}\""),
-                "use \"none\", \"simple\" or \"md5\"",
+                "use \"none\", \"simple\", \"md5\", \"hmac-sha1\", \"hmac-sha256\", \"hmac-sha384\" or \"hmac-sha512\"",
             );
             OspfAuth::None
+        }
+    }
+}
+
+fn crypto_key_id(a: &raw::RawOspfAuth, kind: &str, span: Range<usize>, c: &mut Collector) -> u8 {
+    match &a.key_id {
+        Some(k) => int::<u8>(k, "key_id", 0, 255, c).unwrap_or(0),
+        None => {
+            c.hint(
+                span,
+                format!("{kind} authentication needs key_id"),
+                "add key_id = 1",
+            );
+            0
         }
     }
 }

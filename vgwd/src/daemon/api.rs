@@ -24,7 +24,6 @@ use super::core::Status;
 use super::handle::{Handle, HandleError};
 
 /// The API backend of a running daemon.
-#[derive(Debug)]
 pub struct DaemonBackend {
     handle: Handle,
     config_path: PathBuf,
@@ -32,6 +31,17 @@ pub struct DaemonBackend {
     generation: AtomicU64,
     events: mpsc::UnboundedSender<Event>,
     neighbors: Arc<Mutex<Vec<BgpNeighborInfo>>>,
+    speaker: Option<(vgw_bgp::Speaker, u32)>,
+    ospf: Arc<Mutex<super::routing_view::OspfViews>>,
+}
+
+impl std::fmt::Debug for DaemonBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DaemonBackend")
+            .field("config_path", &self.config_path)
+            .field("bgp", &self.speaker.as_ref().map(|(_, asn)| asn))
+            .finish_non_exhaustive()
+    }
 }
 
 impl DaemonBackend {
@@ -45,7 +55,20 @@ impl DaemonBackend {
             generation: AtomicU64::new(1),
             events,
             neighbors: Arc::default(),
+            speaker: None,
+            ospf: Arc::default(),
         }
+    }
+
+    /// Serves `ListBgpRoutes` from this speaker (our AS number `local_asn`).
+    pub fn with_speaker(mut self, speaker: vgw_bgp::Speaker, local_asn: u32) -> Self {
+        self.speaker = Some((speaker, local_asn));
+        self
+    }
+
+    /// Where OSPF state is published for `ListOspf*` (refreshed by the router poller).
+    pub fn ospf_cache(&self) -> Arc<Mutex<super::routing_view::OspfViews>> {
+        self.ospf.clone()
     }
 
     /// Where BGP neighbour state is published for `ListBgpNeighbors` (refreshed by the
@@ -291,6 +314,9 @@ pub fn changes(old: &Config, new: &Config) -> Vec<String> {
     if old.bgp != new.bgp {
         out.push("bgp changed".into());
     }
+    if old.ospf != new.ospf {
+        out.push("ospf changed".into());
+    }
     out
 }
 
@@ -361,7 +387,7 @@ impl Backend for DaemonBackend {
     async fn bgp_routes(
         &self,
         neighbor: Option<&str>,
-        _direction: RouteDirection,
+        direction: RouteDirection,
     ) -> Result<Vec<BgpRoute>, BackendError> {
         if let Some(n) = neighbor {
             let known = self
@@ -374,21 +400,35 @@ impl Backend for DaemonBackend {
                 return Err(BackendError::UnknownNeighbor(n.to_string()));
             }
         }
-        Err(BackendError::Unavailable(
-            "route listings are not wired from the BGP speaker into vgwd yet".into(),
-        ))
+        let Some((speaker, asn)) = &self.speaker else {
+            return Err(BackendError::Unavailable(
+                "BGP is not configured on this node (no [bgp] section)".into(),
+            ));
+        };
+        super::routing_view::bgp_routes(speaker, *asn, neighbor, direction)
+            .await
+            .map_err(|e| BackendError::Unavailable(format!("the BGP speaker: {e}")))
     }
 
     fn ospf_neighbors(&self) -> Vec<OspfNeighbor> {
-        Vec::new()
+        self.ospf
+            .lock()
+            .map(|o| o.neighbors.clone())
+            .unwrap_or_default()
     }
 
     fn ospf_interfaces(&self) -> Vec<OspfInterface> {
-        Vec::new()
+        self.ospf
+            .lock()
+            .map(|o| o.interfaces.clone())
+            .unwrap_or_default()
     }
 
     fn ospf_database(&self) -> Vec<OspfLsa> {
-        Vec::new()
+        self.ospf
+            .lock()
+            .map(|o| o.database.clone())
+            .unwrap_or_default()
     }
 
     async fn ipvs(&self) -> Result<IpvsTable, BackendError> {

@@ -1,5 +1,4 @@
-//! The [`Announcer`] over the vgw-bgp speaker. OSPF is not wired into vgwd yet: OSPF
-//! announcements are logged and counted as not sent.
+//! The [`Announcer`] over the vgw-bgp speaker and the vgw-ospf router ([`super::ospf`]).
 //!
 //! On reload only neighbours whose settings changed are removed and re-added; the others keep
 //! their sessions.
@@ -15,10 +14,12 @@ use crate::config::{self, Config, RouteProtocol, GRACEFUL_SHUTDOWN};
 use crate::controller::Attributes;
 
 use super::effects::{Announcer, EffectError};
+use super::ospf::OspfRouter;
 
-/// BGP through vgw-bgp; OSPF not available.
+/// BGP through vgw-bgp, OSPF through vgw-ospf.
 pub struct RoutingAnnouncer {
     bgp: Option<(Speaker, BTreeMap<String, NeighborConfig>)>,
+    ospf: Option<OspfRouter>,
 }
 
 impl std::fmt::Debug for RoutingAnnouncer {
@@ -28,6 +29,7 @@ impl std::fmt::Debug for RoutingAnnouncer {
                 "bgp",
                 &self.bgp.as_ref().map(|(_, n)| n.keys().collect::<Vec<_>>()),
             )
+            .field("ospf", &self.ospf)
             .finish()
     }
 }
@@ -64,10 +66,21 @@ fn listen_addrs(bgp: &config::Bgp) -> Vec<SocketAddr> {
 }
 
 impl RoutingAnnouncer {
-    /// Starts the BGP speaker when `[bgp]` is configured.
+    /// Starts the BGP speaker when `[bgp]` is configured and the OSPF router when `[ospf]`
+    /// is.
     pub async fn start(cfg: &Config) -> Result<RoutingAnnouncer, EffectError> {
+        let ospf = match &cfg.ospf {
+            Some(o) => {
+                let router_id = cfg
+                    .node
+                    .router_id
+                    .ok_or_else(|| EffectError("[ospf] needs [node] router_id".into()))?;
+                Some(OspfRouter::start(router_id, o))
+            }
+            None => None,
+        };
         let Some(bgp) = &cfg.bgp else {
-            return Ok(RoutingAnnouncer { bgp: None });
+            return Ok(RoutingAnnouncer { bgp: None, ospf });
         };
         let router_id = cfg
             .node
@@ -100,12 +113,18 @@ impl RoutingAnnouncer {
         );
         Ok(RoutingAnnouncer {
             bgp: Some((speaker, neighbors)),
+            ospf,
         })
     }
 
     /// The speaker, for the API and metrics.
     pub fn speaker(&self) -> Option<Speaker> {
         self.bgp.as_ref().map(|(s, _)| s.clone())
+    }
+
+    /// The OSPF instance, for the API and the shutdown flush.
+    pub fn ospf(&self) -> Option<vgw_ospf::Instance> {
+        self.ospf.as_ref().map(OspfRouter::instance)
     }
 }
 
@@ -157,9 +176,10 @@ impl Announcer for RoutingAnnouncer {
                 .await
                 .map_err(|e| EffectError(format!("BGP announce {vip}: {e}"))),
             (RouteProtocol::Bgp, None) => Err(EffectError("no [bgp] section".into())),
-            (RouteProtocol::Ospf, _) => Err(EffectError(
-                "OSPF is not wired into vgwd yet: announcement not sent".into(),
-            )),
+            (RouteProtocol::Ospf, _) => match &mut self.ospf {
+                Some(o) => o.announce(vip, attributes).await,
+                None => Err(EffectError("no [ospf] section".into())),
+            },
         }
     }
 
@@ -170,13 +190,30 @@ impl Announcer for RoutingAnnouncer {
                 .await
                 .map_err(|e| EffectError(format!("BGP withdraw {vip}: {e}"))),
             (RouteProtocol::Bgp, None) => Err(EffectError("no [bgp] section".into())),
-            (RouteProtocol::Ospf, _) => Err(EffectError(
-                "OSPF is not wired into vgwd yet: withdrawal not sent".into(),
-            )),
+            (RouteProtocol::Ospf, _) => match &mut self.ospf {
+                Some(o) => o.withdraw(vip).await,
+                None => Err(EffectError("no [ospf] section".into())),
+            },
+        }
+    }
+
+    async fn close(&mut self) {
+        if let Some(o) = &self.ospf {
+            o.close().await;
         }
     }
 
     async fn reconfigure(&mut self, cfg: &Config) {
+        match (&mut self.ospf, &cfg.ospf, cfg.node.router_id) {
+            (Some(router), Some(o), Some(rid)) => router.reconfigure(rid, o).await,
+            (None, Some(_), _) => {
+                warn!("[ospf] was added by a reload: restart vgwd to start the OSPF router")
+            }
+            (Some(_), None, _) => {
+                warn!("[ospf] was removed by a reload: the router runs until vgwd restarts")
+            }
+            _ => {}
+        }
         let Some((speaker, current)) = &mut self.bgp else {
             if cfg.bgp.is_some() {
                 warn!("[bgp] was added by a reload: restart vgwd to start the BGP speaker");

@@ -224,6 +224,7 @@ impl<D: Dataplane, A: Announcer, V: VipAddresses, H: HealthSource> Core<D, A, V,
         for t in self.timers.drain(..) {
             t.abort();
         }
+        self.announcer.close().await;
         info!("controller stopped");
     }
 

@@ -49,6 +49,12 @@ pub trait Announcer: Send + 'static {
     fn reconfigure(&mut self, _config: &Config) -> impl Future<Output = ()> + Send {
         async {}
     }
+
+    /// The ordered shutdown is done (every VIP withdrawn): leave the routing protocols
+    /// cleanly (OSPF flushes its router-LSA) before the announcer is dropped.
+    fn close(&mut self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
 }
 
 /// VIP addresses on the VIP interface.

@@ -23,6 +23,8 @@ pub mod health;
 pub mod ipvs;
 pub mod metrics;
 pub mod notify;
+pub mod ospf;
+pub mod routing_view;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -99,13 +101,12 @@ pub async fn run(opts: Options, config: Config) -> Result<(), DaemonError> {
         interface = addresses.interface(),
         "VIP addresses go on this interface"
     );
-    if config.ospf.is_some() {
-        warn!("OSPF is not wired into vgwd yet: VIPs with announce = [\"ospf\"] are not sent over OSPF");
-    }
     let announcer = bgp::RoutingAnnouncer::start(&config)
         .await
         .map_err(DaemonError::Routing)?;
     let speaker = announcer.speaker().zip(config.bgp.as_ref().map(|b| b.asn));
+    let ospf = announcer.ospf();
+    let ospf_config = config.ospf.clone();
     let metrics_addr = config.metrics.as_ref().map(|m| m.listen);
     let bus = crate::dbus::BusAddress::from_config(opts.bus.as_deref().unwrap_or(&config.api.dbus));
     let admin_group = config.api.group.clone();
@@ -128,9 +129,20 @@ pub async fn run(opts: Options, config: Config) -> Result<(), DaemonError> {
     };
     let signals = spawn_signals(handle.clone(), opts.config_path.clone())?;
     let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
-    let backend =
+    let mut backend =
         api::DaemonBackend::new(handle.clone(), opts.config_path.clone(), events_tx.clone());
+    if let Some((speaker, asn)) = &speaker {
+        backend = backend.with_speaker(speaker.clone(), *asn);
+    }
     let mut tasks = vec![api::forward_notifications(&handle, events_tx.clone())];
+    if let (Some(instance), Some(cfg)) = (&ospf, &ospf_config) {
+        tasks.push(routing_view::poll_ospf(
+            instance.clone(),
+            cfg.clone(),
+            backend.ospf_cache(),
+            events_tx.clone(),
+        ));
+    }
     let speaker_for_exit = speaker.as_ref().map(|(s, _)| s.clone());
     if let Some((speaker, asn)) = speaker {
         tasks.push(api::poll_neighbors(
@@ -177,6 +189,7 @@ pub async fn run(opts: Options, config: Config) -> Result<(), DaemonError> {
             warn!("BGP sessions did not close cleanly within 5 s");
         }
     }
+
     for t in [Some(signals), Some(systemd), metrics]
         .into_iter()
         .flatten()
