@@ -67,6 +67,10 @@ fn check_rejects_broken_files_with_locations() {
 #[test]
 fn node_only_config_starts_notifies_systemd_and_stops_on_sigterm() {
     if Command::new("unshare").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "unshare (util-linux) is missing, and CI must have it"
+        );
         eprintln!("SKIP: unshare (util-linux) is missing");
         return;
     }

@@ -28,7 +28,7 @@ const FIXED_LEN: usize = 8;
 
 impl DbDesc {
     pub fn decode(mut buf: &[u8]) -> Result<Self, DecodeError> {
-        if buf.len() < FIXED_LEN || (buf.len() - FIXED_LEN) % LSA_HEADER_LEN != 0 {
+        if buf.len() < FIXED_LEN || !(buf.len() - FIXED_LEN).is_multiple_of(LSA_HEADER_LEN) {
             return Err(DecodeError::BadBodyLength {
                 what: "database description",
                 len: buf.len(),

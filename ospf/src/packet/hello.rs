@@ -31,7 +31,7 @@ const FIXED_LEN: usize = 20;
 
 impl Hello {
     pub fn decode(mut buf: &[u8]) -> Result<Self, DecodeError> {
-        if buf.len() < FIXED_LEN || buf.len() % 4 != 0 {
+        if buf.len() < FIXED_LEN || !buf.len().is_multiple_of(4) {
             return Err(DecodeError::BadBodyLength {
                 what: "hello",
                 len: buf.len(),

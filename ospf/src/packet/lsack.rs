@@ -16,7 +16,7 @@ pub struct LsAck {
 
 impl LsAck {
     pub fn decode(mut buf: &[u8]) -> Result<Self, DecodeError> {
-        if buf.len() % LSA_HEADER_LEN != 0 {
+        if !buf.len().is_multiple_of(LSA_HEADER_LEN) {
             return Err(DecodeError::BadBodyLength {
                 what: "link state ack",
                 len: buf.len(),

@@ -22,7 +22,7 @@ const ENTRY_LEN: usize = 12;
 
 impl LsRequest {
     pub fn decode(mut buf: &[u8]) -> Result<Self, DecodeError> {
-        if buf.len() % ENTRY_LEN != 0 {
+        if !buf.len().is_multiple_of(ENTRY_LEN) {
             return Err(DecodeError::BadBodyLength {
                 what: "link state request",
                 len: buf.len(),

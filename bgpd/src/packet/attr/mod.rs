@@ -381,7 +381,7 @@ pub(crate) fn decode_attr(flags: u8, type_code: u8, v: &[u8], ctx: &DecodeContex
         // attribute SHALL be considered malformed if its length is not a non-zero multiple of 4.
         // An UPDATE message with a malformed COMMUNITIES attribute SHALL be handled using the
         // approach of 'treat-as-withdraw'."
-        COMMUNITIES if !v.is_empty() && v.len() % 4 == 0 => keep(AttrValue::Communities(
+        COMMUNITIES if !v.is_empty() && v.len().is_multiple_of(4) => keep(AttrValue::Communities(
             v.chunks_exact(4)
                 .filter_map(u32_of)
                 .map(Community)
@@ -394,11 +394,13 @@ pub(crate) fn decode_attr(flags: u8, type_code: u8, v: &[u8], ctx: &DecodeContex
         ),
         // RFC 8092 6: "a LARGE_COMMUNITY attribute ... SHALL be considered malformed if the
         // length ... is not a non-zero multiple of 12 ... 'treat-as-withdraw'".
-        LARGE_COMMUNITY if !v.is_empty() && v.len() % 12 == 0 => keep(AttrValue::LargeCommunities(
-            v.chunks_exact(12)
-                .filter_map(LargeCommunity::decode)
-                .collect(),
-        )),
+        LARGE_COMMUNITY if !v.is_empty() && v.len().is_multiple_of(12) => {
+            keep(AttrValue::LargeCommunities(
+                v.chunks_exact(12)
+                    .filter_map(LargeCommunity::decode)
+                    .collect(),
+            ))
+        }
         LARGE_COMMUNITY => issue(
             type_code,
             Withdraw,
