@@ -414,9 +414,13 @@ async fn metrics_render_the_status() {
 async fn metrics_are_served_over_http() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let r = rig(CONFIG);
-    let (addr, server) = daemon::metrics::serve(sa("127.0.0.1:0"), r.handle.watch_status())
-        .await
-        .expect("bind");
+    let (addr, server) = daemon::metrics::serve(
+        sa("127.0.0.1:0"),
+        r.handle.watch_status(),
+        daemon::metrics::RoutingSamples::default(),
+    )
+    .await
+    .expect("bind");
     let mut sock = tokio::net::TcpStream::connect(addr).await.expect("connect");
     sock.write_all(b"GET /metrics HTTP/1.0\r\n\r\n")
         .await

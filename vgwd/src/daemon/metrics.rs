@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -13,6 +13,100 @@ use tracing::{debug, warn};
 use crate::controller::{Health, VipState};
 
 use super::core::Status;
+use super::routing_view::OspfViews;
+
+/// Routing-protocol state sampled by the API pollers (BGP neighbours, OSPF views).
+#[derive(Debug, Clone, Default)]
+pub struct RoutingSamples {
+    /// `ListBgpNeighbors` as last polled.
+    pub bgp: Arc<Mutex<Vec<vgw_api::BgpNeighborInfo>>>,
+    /// `ListOspf*` as last polled.
+    pub ospf: Arc<Mutex<OspfViews>>,
+}
+
+/// BGP neighbour state (RFC 4271 8.2.2 numbering, 6 = Established) and prefixes, OSPF
+/// neighbour state (RFC 2328 10.1 numbering, 8 = Full) and LSDB size.
+pub fn render_routing(r: &RoutingSamples) -> String {
+    let mut out = String::new();
+    let bgp = r.bgp.lock().map(|b| b.clone()).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "# HELP vgw_bgp_neighbor_state BGP FSM state: 1 Idle, 2 Connect, 3 Active, 4 OpenSent, 5 OpenConfirm, 6 Established."
+    );
+    let _ = writeln!(out, "# TYPE vgw_bgp_neighbor_state gauge");
+    for n in &bgp {
+        let v = match n.state.as_str() {
+            "Idle" => 1,
+            "Connect" => 2,
+            "Active" => 3,
+            "OpenSent" => 4,
+            "OpenConfirm" => 5,
+            "Established" => 6,
+            _ => 0,
+        };
+        let _ = writeln!(
+            out,
+            "vgw_bgp_neighbor_state{{neighbor=\"{}\",address=\"{}\"}} {v}",
+            esc(&n.name),
+            esc(&n.address)
+        );
+    }
+    for (name, help, pick) in [
+        (
+            "vgw_bgp_prefixes_advertised",
+            "Prefixes advertised to the neighbour.",
+            (|n: &vgw_api::BgpNeighborInfo| n.prefixes_advertised) as fn(&_) -> u32,
+        ),
+        (
+            "vgw_bgp_prefixes_received",
+            "Prefixes received from the neighbour (kept, never installed).",
+            |n: &vgw_api::BgpNeighborInfo| n.prefixes_received,
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for n in &bgp {
+            let _ = writeln!(out, "{name}{{neighbor=\"{}\"}} {}", esc(&n.name), pick(n));
+        }
+    }
+    let ospf = r.ospf.lock().map(|o| o.clone()).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "# HELP vgw_ospf_neighbor_state OSPF neighbour state: 1 Down, 3 Init, 4 2-Way, 5 ExStart, 6 Exchange, 7 Loading, 8 Full."
+    );
+    let _ = writeln!(out, "# TYPE vgw_ospf_neighbor_state gauge");
+    for n in &ospf.neighbors {
+        let v = match n.state.as_str() {
+            "Down" => 1,
+            "Init" => 3,
+            "2-Way" => 4,
+            "ExStart" => 5,
+            "Exchange" => 6,
+            "Loading" => 7,
+            "Full" => 8,
+            _ => 0,
+        };
+        let _ = writeln!(
+            out,
+            "vgw_ospf_neighbor_state{{interface=\"{}\",router_id=\"{}\"}} {v}",
+            esc(&n.interface),
+            esc(&n.router_id)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP vgw_ospf_lsas LSAs in the database (self = originated by this router).\n# TYPE vgw_ospf_lsas gauge"
+    );
+    if !ospf.interfaces.is_empty() {
+        let own = ospf.database.iter().filter(|l| l.self_originated).count();
+        let _ = writeln!(out, "vgw_ospf_lsas{{origin=\"self\"}} {own}");
+        let _ = writeln!(
+            out,
+            "vgw_ospf_lsas{{origin=\"other\"}} {}",
+            ospf.database.len() - own
+        );
+    }
+    out
+}
 
 /// Renders the metrics page.
 pub fn render(status: &Status) -> String {
@@ -170,6 +264,7 @@ fn esc(s: &str) -> String {
 pub async fn serve(
     addr: SocketAddr,
     status: watch::Receiver<Arc<Status>>,
+    routing: RoutingSamples,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
@@ -184,6 +279,7 @@ pub async fn serve(
                 }
             };
             let status = status.clone();
+            let routing = routing.clone();
             tokio::spawn(async move {
                 let mut buf = [0u8; 2048];
                 // One read with a deadline: requests are a single short GET line plus headers.
@@ -200,7 +296,8 @@ pub async fn serve(
                 let path = request.split_whitespace().nth(1).unwrap_or("");
                 let response = if request.starts_with("GET ") && (path == "/metrics" || path == "/")
                 {
-                    let body = render(&status.borrow().clone());
+                    let mut body = render(&status.borrow().clone());
+                    body.push_str(&render_routing(&routing));
                     format!(
                         "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\n\r\n{body}",
                         body.len()
@@ -216,4 +313,49 @@ pub async fn serve(
         }
     });
     Ok((bound, task))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routing_metrics_follow_the_samples() {
+        let r = RoutingSamples::default();
+        r.bgp.lock().unwrap().push(vgw_api::BgpNeighborInfo {
+            name: "tor1".into(),
+            address: "10.0.0.1".into(),
+            local_asn: 65011,
+            remote_asn: 65000,
+            state: "Established".into(),
+            in_state_secs: 5,
+            router_id: "10.0.0.1".into(),
+            hold_time: 9,
+            prefixes_received: 0,
+            prefixes_advertised: 3,
+            last_error: String::new(),
+        });
+        r.ospf
+            .lock()
+            .unwrap()
+            .neighbors
+            .push(vgw_api::OspfNeighbor {
+                router_id: "10.0.0.1".into(),
+                address: "10.0.0.1".into(),
+                interface: "eth1".into(),
+                state: "Full".into(),
+                priority: 1,
+                role: "DR".into(),
+                dead_in_secs: 3,
+                in_state_secs: 9,
+            });
+        let text = render_routing(&r);
+        assert!(text.contains("vgw_bgp_neighbor_state{neighbor=\"tor1\",address=\"10.0.0.1\"} 6"));
+        assert!(text.contains("vgw_bgp_prefixes_advertised{neighbor=\"tor1\"} 3"));
+        assert!(
+            text.contains("vgw_ospf_neighbor_state{interface=\"eth1\",router_id=\"10.0.0.1\"} 8")
+        );
+        r.bgp.lock().unwrap()[0].state = "Active".into();
+        assert!(render_routing(&r).contains("address=\"10.0.0.1\"} 3"));
+    }
 }

@@ -118,15 +118,6 @@ pub async fn run(opts: Options, config: Config) -> Result<(), DaemonError> {
             start(config, kernel, announcer, addresses, health)
         }
     };
-    let metrics = match metrics_addr {
-        Some(addr) => Some(
-            metrics::serve(addr, handle.watch_status())
-                .await
-                .map_err(|source| DaemonError::Metrics { addr, source })?
-                .1,
-        ),
-        None => None,
-    };
     let signals = spawn_signals(handle.clone(), opts.config_path.clone())?;
     let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
     let mut backend =
@@ -152,6 +143,22 @@ pub async fn run(opts: Options, config: Config) -> Result<(), DaemonError> {
             events_tx,
         ));
     }
+    let metrics = match metrics_addr {
+        Some(addr) => Some(
+            metrics::serve(
+                addr,
+                handle.watch_status(),
+                metrics::RoutingSamples {
+                    bgp: backend.neighbor_cache(),
+                    ospf: backend.ospf_cache(),
+                },
+            )
+            .await
+            .map_err(|source| DaemonError::Metrics { addr, source })?
+            .1,
+        ),
+        None => None,
+    };
     let access = crate::dbus::AccessPolicy {
         admin_group: match admin_group.as_deref().map(crate::dbus::AdminGroup::lookup) {
             Some(Ok(g)) => Some(g),
