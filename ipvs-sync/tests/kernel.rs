@@ -55,6 +55,20 @@ fn scheduler_available(name: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether the running kernel ships scheduler `name` as a module (Debian builds them all as
+/// modules): every one it ships must then be usable.
+fn scheduler_shipped(name: &str) -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let dir = format!("/lib/modules/{}/kernel/net/netfilter/ipvs", release.trim());
+    std::fs::read_dir(&dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("ip_vs_{name}.ko"))
+        })
+    })
+}
+
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
@@ -108,7 +122,23 @@ fn apply_all(host: &Host, ops: Vec<vgw_ipvs::Op>) {
 fn everything(pe_sip: bool) -> State {
     let mut st = State::default();
     let mut n = 0u8;
-    for sched in SCHEDULERS.iter().filter(|s| scheduler_available(s)) {
+    assert!(
+        SCHEDULERS.iter().any(|s| scheduler_shipped(s)),
+        "no ip_vs_* scheduler module found under /lib/modules/<release>: cannot tell which \
+         schedulers this kernel ships"
+    );
+    let usable: Vec<&&str> = SCHEDULERS
+        .iter()
+        .filter(|s| {
+            let ok = scheduler_available(s);
+            assert!(
+                ok || !scheduler_shipped(s),
+                "the kernel ships ip_vs_{s} but it cannot be loaded"
+            );
+            ok
+        })
+        .collect();
+    for sched in usable {
         n += 1;
         let key = tcp(&format!("192.0.2.{n}"), 80);
         let mut s = Service::new(key, sched);
