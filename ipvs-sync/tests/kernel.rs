@@ -14,7 +14,7 @@ use vgw_ipvs::model::{
     ServiceKey, TunType, TUN_F_CSUM,
 };
 use vgw_ipvs::netlink::Dialect;
-use vgw_ipvs::reconcile::{plan, Ownership, ServiceState, State};
+use vgw_ipvs::reconcile::{plan, Op, Ownership, ServiceState, State};
 use vgw_ipvs::{IpvsClient, NetlinkTransport};
 use vgw_lab::{Host, Lab};
 
@@ -622,6 +622,74 @@ fn unprivileged_is_told_to_run_as_root(lab: &Lab) {
     assert!(String::from_utf8_lossy(&out.stdout).contains("dialect: mainline IPVS (kernel 6.1)"));
 }
 
+/// A pipelined batch of 600 operations with two that the kernel refuses in the middle: each
+/// result maps back to its own operation (the errors carry the object), and every other
+/// operation of the batch took effect.
+fn pipelined_batch_with_errors(lab: &Lab) {
+    let h = lab.host("pipeline").unwrap();
+    h.ip(&["link", "add", "reals", "type", "dummy"]).unwrap();
+    h.ip(&["link", "set", "reals", "up"]).unwrap();
+    h.add_addr("reals", "10.1.0.254/24").unwrap();
+    let mut ops = Vec::new();
+    for i in 0..200u16 {
+        let key = tcp("192.0.2.200", 1000 + i);
+        ops.push(Op::AddService(Service::new(key.clone(), "rr")));
+        ops.push(Op::AddDest(
+            key.clone(),
+            Destination::new(ip("10.1.0.1"), 80, FwdMethod::Route, 1),
+        ));
+        ops.push(Op::AddDest(
+            key,
+            Destination::new(ip("10.1.0.2"), 80, FwdMethod::Route, 1),
+        ));
+    }
+    // A real of a service that does not exist, and a second copy of an existing real.
+    let missing = tcp("192.0.2.201", 1);
+    ops.insert(
+        250,
+        Op::AddDest(
+            missing,
+            Destination::new(ip("10.1.0.9"), 80, FwdMethod::Route, 1),
+        ),
+    );
+    ops.insert(
+        400,
+        Op::AddDest(
+            tcp("192.0.2.200", 1000),
+            Destination::new(ip("10.1.0.1"), 80, FwdMethod::Route, 1),
+        ),
+    );
+    let (res, state) = with_client(&h, async |c| {
+        let res = c.apply(&ops).await;
+        (res, c.read_state().await.unwrap())
+    });
+    assert_eq!(res.len(), ops.len());
+    let failed: Vec<usize> = res
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.is_err())
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(failed, [250, 400], "{res:?}");
+    let e250 = res[250].as_ref().unwrap_err().to_string();
+    assert!(
+        e250.contains("192.0.2.201"),
+        "error names its object: {e250}"
+    );
+    let e400 = res[400].as_ref().unwrap_err().to_string();
+    assert!(e400.contains("10.1.0.1"), "error names its object: {e400}");
+    assert_eq!(
+        state.services.len(),
+        200,
+        "every service of the batch exists"
+    );
+    assert_eq!(state.dest_count(), 400, "every real of the batch exists");
+    println!(
+        "pipelined batch of {}: errors at 250 ({e250}) and 400 ({e400})",
+        ops.len()
+    );
+}
+
 #[test]
 fn real_kernel_ipvs() {
     if let Some(outcome) = vgw_lab::vm::reexec_test("real_kernel_ipvs").unwrap() {
@@ -637,5 +705,6 @@ fn real_kernel_ipvs() {
     random_reconcile(&lab);
     drift_repair_and_ownership(&lab);
     sync_daemons(&lab);
+    pipelined_batch_with_errors(&lab);
     unprivileged_is_told_to_run_as_root(&lab);
 }
