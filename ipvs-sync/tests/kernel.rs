@@ -633,9 +633,9 @@ fn pipelined_batch_with_errors(lab: &Lab) {
     let mut ops = Vec::new();
     for i in 0..200u16 {
         let key = tcp("192.0.2.200", 1000 + i);
-        ops.push(Op::AddService(Service::new(key.clone(), "rr")));
+        ops.push(Op::AddService(Service::new(key, "rr")));
         ops.push(Op::AddDest(
-            key.clone(),
+            key,
             Destination::new(ip("10.1.0.1"), 80, FwdMethod::Route, 1),
         ));
         ops.push(Op::AddDest(
