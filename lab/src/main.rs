@@ -47,7 +47,19 @@ enum Cmd {
     },
     /// Deploy a containerlab topology file as network namespaces (no Docker needed). The lab
     /// stays up until `vgw-lab down FILE`.
-    Up { file: PathBuf },
+    ///
+    /// With --vm the lab is deployed inside the IPVS VM (for hosts whose kernel has no IPVS),
+    /// CMD runs there with the lab up (`vgw-lab exec` works inside it), and the lab goes with
+    /// the VM when CMD ends: `vgw-lab up --vm FILE -- lab/demo.sh`.
+    Up {
+        /// Deploy inside the VM with a real IPVS kernel and run CMD there.
+        #[arg(long)]
+        vm: bool,
+        file: PathBuf,
+        /// With --vm: the command to run while the lab is up.
+        #[arg(last = true)]
+        command: Vec<String>,
+    },
     /// Remove a lab deployed with `vgw-lab up`: its processes, namespaces and logs.
     Down { file: PathBuf },
     /// Run a command inside a node of a lab that is up.
@@ -108,7 +120,25 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Cmd::Up { file } => report(up(&file)),
+        Cmd::Up {
+            vm: false,
+            file,
+            command,
+        } => {
+            if !command.is_empty() {
+                eprintln!(
+                    "vgw-lab up: a command after -- runs only with --vm; without it the lab stays \
+                     up: run commands with vgw-lab exec NODE -- CMD"
+                );
+                return ExitCode::from(2);
+            }
+            report(up(&file))
+        }
+        Cmd::Up {
+            vm: true,
+            file,
+            command,
+        } => up_in_vm(&file, &command),
         Cmd::Down { file } => report(vgw_lab::clab::Topology::load(&file).map(|t| {
             let n = vgw_lab::destroy_persistent(&t.name);
             println!("lab {}: removed {n} node(s)", t.name);
@@ -181,6 +211,44 @@ fn up(file: &std::path::Path) -> vgw_lab::Result<()> {
         Err(e) => {
             vgw_lab::destroy_persistent(&topo.name);
             Err(e)
+        }
+    }
+}
+
+/// `vgw-lab up --vm FILE -- CMD`: inside the VM, deploy, run CMD, tear down; CMD's status.
+fn up_in_vm(file: &std::path::Path, command: &[String]) -> ExitCode {
+    if command.is_empty() {
+        eprintln!(
+            "vgw-lab up --vm: the VM lives as long as a command; give one after --, for example \
+             vgw-lab up --vm {} -- lab/demo.sh",
+            file.display()
+        );
+        return ExitCode::from(2);
+    }
+    if let Err(e) = vgw_lab::clab::Topology::load(file) {
+        eprintln!("vgw-lab up: {e}");
+        return ExitCode::FAILURE;
+    }
+    let (Ok(me), Ok(file)) = (std::env::current_exe(), std::path::absolute(file)) else {
+        eprintln!("vgw-lab up --vm: cannot resolve the paths of vgw-lab and the file");
+        return ExitCode::from(125);
+    };
+    // Inside: $0 = vgw-lab, $1 = the file, the rest = CMD. vgw-lab's directory goes first on
+    // PATH so that CMD and the nodes find it and the vgwd/vgwctl built beside it.
+    let script = "PATH=\"$(dirname \"$0\"):$PATH\"; export PATH; \"$0\" up \"$1\" || exit 125; f=$1; shift; \"$@\"; st=$?; \"$0\" down \"$f\" >/dev/null; exit $st";
+    let mut argv = vec![
+        "sh".to_string(),
+        "-c".to_string(),
+        script.to_string(),
+        me.display().to_string(),
+        file.display().to_string(),
+    ];
+    argv.extend(command.iter().cloned());
+    match vm::run(&argv, &VmOptions::default()) {
+        Ok(o) => ExitCode::from(o.status.clamp(0, 255) as u8),
+        Err(e) => {
+            eprintln!("vgw-lab up --vm: {e}");
+            ExitCode::from(125)
         }
     }
 }

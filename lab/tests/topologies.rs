@@ -65,3 +65,38 @@ fn bgp_topology_deploys_and_reals_answer() {
 fn ospf_topology_deploys_and_reals_answer() {
     client_reaches_every_real("ospf-ecmp.clab.yml");
 }
+
+/// `vgw-lab up --vm FILE -- CMD`: the lab is deployed inside the VM (real IPVS), CMD sees it
+/// through `vgw-lab exec`, and everything goes with the VM.
+#[test]
+fn up_in_the_vm_runs_a_command_with_the_lab_up() {
+    let bin = env!("CARGO_BIN_EXE_vgw-lab");
+    let file = topologies().join("ospf-ecmp.clab.yml");
+    let out = std::process::Command::new(bin)
+        .args(["up", "--vm"])
+        .arg(&file)
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "ipvsadm -Ln && vgw-lab exec real1 -- ip -o -4 addr show dev eth1",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("IP Virtual Server version"), "{stdout}");
+    assert!(stdout.contains("inet 10.0.0.21/24"), "{stdout}");
+    // Without a command the VM would have nothing to keep it up: a usage error that says so.
+    let out = std::process::Command::new(bin)
+        .args(["up", "--vm"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give one after --"));
+}
