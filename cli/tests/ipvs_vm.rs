@@ -63,8 +63,8 @@ impl Backend for KernelIpvs {
             .await
             .map_err(|e| BackendError::Failed(format!("reading IPVS: {e}")))
     }
-    fn sync_status(&self) -> SyncStatus {
-        self.rest.sync_status()
+    async fn sync_status(&self) -> SyncStatus {
+        self.rest.sync_status().await
     }
     async fn drain(&self, target: &DrainTarget) -> Result<(), BackendError> {
         self.rest.drain(target).await

@@ -45,6 +45,11 @@ name = "sw"
 address = "10.0.0.1"
 remote_asn = 65000
 
+[sync]
+interface = "eth1"
+sync_id = 7
+ttl = 2
+
 [[vip]]
 address = "{VIP}"
 announce = ["bgp"]
@@ -248,6 +253,37 @@ protocol bgp lvs1 {
     )
     .unwrap();
     eprintln!("step 1: VIP announced, client reached {seen:?}");
+
+    // [sync]: both kernel sync daemons run as configured, and SyncStatus reports them.
+    let daemons = lvs.run(&["ipvsadm", "-L", "--daemon"]).unwrap();
+    assert!(
+        daemons.contains("master sync daemon (mcast=eth1, syncid=7,")
+            && daemons.contains("backup sync daemon (mcast=eth1, syncid=7,")
+            && daemons.matches("ttl=2)").count() == 2,
+        "{daemons}"
+    );
+    let ctl = workspace_bin("vgwctl");
+    let out = lvs
+        .run(&[
+            ctl.to_str().unwrap(),
+            "--bus",
+            &node.bus,
+            "sync",
+            "status",
+            "-o",
+            "json",
+        ])
+        .unwrap();
+    let sync: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let roles: Vec<&str> = sync["daemons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["master", "backup"], "{out}");
+    assert_eq!(sync["daemons"][0]["ttl"], 2, "{out}");
+    eprintln!("step 1: sync daemons master+backup on eth1, syncid 7");
 
     // 2. One real fails: weight 0 within fall × interval + 1 s.
     let (real2, real2_pid) = &reals[1];

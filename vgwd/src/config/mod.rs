@@ -74,6 +74,7 @@ pub(crate) struct Document {
     pub vips: Vec<(raw::RawVip, Range<usize>)>,
     pub services: Vec<ServiceDoc>,
     pub metrics: Option<raw::RawMetrics>,
+    pub sync: Option<(raw::RawSync, Range<usize>)>,
     pub log: Option<raw::RawLog>,
     /// `[node]` is present but failed to deserialize (already reported).
     pub node_broken: bool,
@@ -96,7 +97,7 @@ pub(crate) struct ServiceDoc {
     pub reals_broken: bool,
 }
 
-const SECTIONS: &str = "node, api, bgp, ospf, vip, service, metrics, log";
+const SECTIONS: &str = "node, api, bgp, ospf, vip, service, sync, metrics, log";
 
 fn split_document(root: DeTable<'_>, c: &mut Collector) -> Document {
     let mut doc = Document::default();
@@ -109,6 +110,7 @@ fn split_document(root: DeTable<'_>, c: &mut Collector) -> Document {
             }
             "api" => doc.api = de(value, c),
             "metrics" => doc.metrics = de(value, c),
+            "sync" => doc.sync = de(value, c).map(|x| (x, span)),
             "log" => doc.log = de(value, c),
             "bgp" => {
                 let (rest, neighbors) = take(value, "neighbor", c);

@@ -150,6 +150,18 @@ pub(crate) struct RawReal {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct RawSync {
+    pub interface: S<String>,
+    pub sync_id: Option<S<i64>>,
+    pub roles: Option<S<Vec<super::types::SyncRole>>>,
+    pub group: Option<S<String>>,
+    pub port: Option<S<i64>>,
+    pub ttl: Option<S<i64>>,
+    pub max_len: Option<S<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct RawMetrics {
     pub listen: S<String>,
 }

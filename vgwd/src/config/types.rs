@@ -25,6 +25,8 @@ pub struct Config {
     pub services: Vec<Service>,
     /// `[metrics]`, if present.
     pub metrics: Option<Metrics>,
+    /// `[sync]`, if present: the kernel's connection-sync daemons vgwd keeps running.
+    pub sync: Option<Sync>,
     /// `[log]`.
     pub log: Log,
 }
@@ -95,6 +97,37 @@ pub struct Neighbor {
     pub passive: bool,
     /// Peer TCP port (default 179).
     pub port: u16,
+}
+
+/// A kernel connection-sync daemon role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncRole {
+    /// Sends this node's connection state.
+    Master,
+    /// Receives the other nodes' connection state.
+    Backup,
+}
+
+/// `[sync]`: IPVS connection synchronisation through the kernel's sync daemons (multicast on
+/// `interface`). In an ECMP cluster every node is both master and backup (the default), so a
+/// flow that the switches move to another node finds its connection there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sync {
+    /// Multicast interface.
+    pub interface: String,
+    /// Sync id (0-255; a backup with a non-zero id accepts only messages with that id).
+    pub sync_id: u8,
+    /// Daemons to run, sorted, without duplicates.
+    pub roles: Vec<SyncRole>,
+    /// Multicast group (kernel default 224.0.0.81).
+    pub group: Option<IpAddr>,
+    /// UDP port (kernel default 8848).
+    pub port: Option<u16>,
+    /// Multicast TTL (kernel default 1).
+    pub ttl: Option<u8>,
+    /// Maximum sync message payload (kernel default: from the MTU).
+    pub max_len: Option<u16>,
 }
 
 /// `[ospf]`.

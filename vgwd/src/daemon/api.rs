@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use vgw_api::{
     AlarmChange, BgpNeighborInfo, BgpRoute, DrainTarget, Event, IpvsTable, OspfInterface, OspfLsa,
     OspfNeighbor, RealChange, RealInfo, ReloadDone, ReloadOutcome, RouteDirection, ServiceInfo,
-    Status as ApiStatus, SyncRelay, SyncStatus, VipChange, VipInfo,
+    Status as ApiStatus, SyncStatus, VipChange, VipInfo,
 };
 
 use crate::config::{Config, Dataplane, LoadError, RouteProtocol};
@@ -445,17 +445,15 @@ impl Backend for DaemonBackend {
             .map_err(|e| BackendError::Unavailable(e.to_string()))
     }
 
-    fn sync_status(&self) -> SyncStatus {
-        SyncStatus {
-            daemons: Vec::new(),
-            relay: SyncRelay {
-                enabled: false,
-                peers: Vec::new(),
-                sent: 0,
-                received: 0,
-                dropped: 0,
-            },
+    async fn sync_status(&self) -> SyncStatus {
+        if self.snapshot().config.node.dataplane == Dataplane::None {
+            return super::sync::status(&[]);
         }
+        let running = match vgw_ipvs::connect().await {
+            Ok(mut c) => c.daemons().await.unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        super::sync::status(&running)
     }
 
     async fn drain(&self, target: &DrainTarget) -> Result<(), BackendError> {

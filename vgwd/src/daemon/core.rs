@@ -207,6 +207,8 @@ impl<D: Dataplane, A: Announcer, V: VipAddresses, H: HealthSource> Core<D, A, V,
     pub async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
         self.health
             .configure(&self.controller.config().services, self.tx.clone());
+        let sync = self.controller.config().sync.clone();
+        self.sync(sync.as_ref()).await;
         let mut done = self.step(Input::Start).await;
         let mut probe = tokio::time::interval(PROBE_INTERVAL);
         probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -226,6 +228,13 @@ impl<D: Dataplane, A: Announcer, V: VipAddresses, H: HealthSource> Core<D, A, V,
         }
         self.announcer.close().await;
         info!("controller stopped");
+    }
+
+    async fn sync(&mut self, sync: Option<&crate::config::Sync>) {
+        if let Err(e) = self.dataplane.configure_sync(sync).await {
+            self.counters.reconcile_errors += 1;
+            error!("IPVS sync daemons: {e}");
+        }
     }
 
     async fn command(&mut self, cmd: Command) -> bool {
@@ -258,6 +267,7 @@ impl<D: Dataplane, A: Announcer, V: VipAddresses, H: HealthSource> Core<D, A, V,
                 }
                 self.health.configure(&config.services, self.tx.clone());
                 self.announcer.reconfigure(&config).await;
+                self.sync(config.sync.as_ref()).await;
                 let done = self.step(Input::Reload(config)).await;
                 self.counters.reloads += 1;
                 self.publish();

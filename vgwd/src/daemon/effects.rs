@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::net::IpAddr;
 
-use crate::config::{Config, RouteProtocol};
+use crate::config::{Config, RouteProtocol, Sync};
 use crate::controller::{Attributes, IpvsService};
 
 /// An effect that failed, for the log and the counters.
@@ -25,6 +25,15 @@ pub trait Dataplane: Send + 'static {
 
     /// Whether IPVS is usable right now (node self-health).
     fn usable(&mut self) -> impl Future<Output = bool> + Send;
+
+    /// Keeps the kernel's connection-sync daemons as `[sync]` says (at start and on every
+    /// reload). `None`: leave them alone.
+    fn configure_sync(
+        &mut self,
+        _sync: Option<&Sync>,
+    ) -> impl Future<Output = Result<(), EffectError>> + Send {
+        async { Ok(()) }
+    }
 }
 
 /// Route announcements (BGP, OSPF).

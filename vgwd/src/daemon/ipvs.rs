@@ -119,6 +119,39 @@ impl Dataplane for KernelIpvs {
         }
     }
 
+    async fn configure_sync(
+        &mut self,
+        sync: Option<&crate::config::Sync>,
+    ) -> Result<(), EffectError> {
+        if sync.is_none() {
+            return Ok(());
+        }
+        let client = self.client().await?;
+        let running = client
+            .daemons()
+            .await
+            .map_err(|e| EffectError(format!("cannot read the sync daemons: {e}")))?;
+        let todo = super::sync::plan(sync, &running);
+        let mut errors = Vec::new();
+        for state in todo.stop {
+            info!(?state, "stopping the IPVS sync daemon");
+            if let Err(e) = client.stop_daemon(state).await {
+                errors.push(format!("stop {state:?}: {e}"));
+            }
+        }
+        for d in todo.start {
+            info!(state = ?d.state, interface = %d.mcast_ifn, sync_id = d.sync_id, "starting the IPVS sync daemon");
+            if let Err(e) = client.start_daemon(&d).await {
+                errors.push(format!("start {:?} on {}: {e}", d.state, d.mcast_ifn));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(EffectError(errors.join("; ")))
+        }
+    }
+
     async fn usable(&mut self) -> bool {
         match self.client().await {
             Ok(c) => c.info().await.is_ok(),

@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod notify;
 pub mod ospf;
 pub mod routing_view;
+pub mod sync;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -38,7 +38,7 @@ pub trait Backend: Send + Sync + 'static {
     /// node or when IPVS cannot be read.
     fn ipvs(&self) -> impl Future<Output = Result<IpvsTable, BackendError>> + Send;
     /// `SyncStatus()`.
-    fn sync_status(&self) -> SyncStatus;
+    fn sync_status(&self) -> impl Future<Output = SyncStatus> + Send;
     /// `Drain(kind, target)`, parsed by the D-Bus layer. Draining something already drained
     /// is not an error.
     fn drain(&self, target: &DrainTarget) -> impl Future<Output = Result<(), BackendError>> + Send;

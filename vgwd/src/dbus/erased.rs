@@ -28,7 +28,7 @@ pub(crate) trait DynBackend: Send + Sync {
     fn ospf_interfaces(&self) -> Vec<OspfInterface>;
     fn ospf_database(&self) -> Vec<OspfLsa>;
     fn ipvs(&self) -> BoxFuture<'_, Result<IpvsTable, BackendError>>;
-    fn sync_status(&self) -> SyncStatus;
+    fn sync_status(&self) -> BoxFuture<'_, SyncStatus>;
     fn drain<'a>(&'a self, target: &'a DrainTarget) -> BoxFuture<'a, Result<(), BackendError>>;
     fn undrain<'a>(&'a self, target: &'a DrainTarget) -> BoxFuture<'a, Result<(), BackendError>>;
     fn reload(&self) -> BoxFuture<'_, Result<ReloadOutcome, BackendError>>;
@@ -66,8 +66,8 @@ impl<B: Backend> DynBackend for B {
     fn ipvs(&self) -> BoxFuture<'_, Result<IpvsTable, BackendError>> {
         Box::pin(Backend::ipvs(self))
     }
-    fn sync_status(&self) -> SyncStatus {
-        Backend::sync_status(self)
+    fn sync_status(&self) -> BoxFuture<'_, SyncStatus> {
+        Box::pin(Backend::sync_status(self))
     }
     fn drain<'a>(&'a self, target: &'a DrainTarget) -> BoxFuture<'a, Result<(), BackendError>> {
         Box::pin(Backend::drain(self, target))

@@ -341,7 +341,7 @@ impl Backend for MemoryBackend {
             )
         })
     }
-    fn sync_status(&self) -> SyncStatus {
+    async fn sync_status(&self) -> SyncStatus {
         self.lock().state.sync.clone()
     }
     async fn drain(&self, target: &DrainTarget) -> Result<(), BackendError> {

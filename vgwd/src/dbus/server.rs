@@ -159,7 +159,7 @@ impl Vgwd1Server {
 
     /// IPVS connection synchronisation.
     async fn sync_status(&self) -> SyncStatus {
-        self.backend.sync_status()
+        self.backend.sync_status().await
     }
 
     /// Drain `kind` ("vip", "real", "node") `target` (a VIP address, `SERVICE/ADDR[:PORT]`,

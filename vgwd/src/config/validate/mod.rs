@@ -16,6 +16,7 @@ use super::{Document, ServiceDoc};
 
 mod check;
 mod routing;
+mod sync;
 
 use check::{check, default_check};
 use routing::{bgp, ospf};
@@ -64,6 +65,9 @@ pub(crate) fn validate(doc: Document, c: &mut Collector) -> Option<Config> {
             None
         }
     });
+    let sync = doc
+        .sync
+        .and_then(|(s, span)| sync::sync(s, span, node.dataplane, c));
     let raw_log = doc.log.unwrap_or_default();
     let log = Log {
         format: raw_log.format.unwrap_or(LogFormat::Text),
@@ -80,6 +84,7 @@ pub(crate) fn validate(doc: Document, c: &mut Collector) -> Option<Config> {
         vips,
         services,
         metrics,
+        sync,
         log,
     })
 }
