@@ -8,6 +8,11 @@
 //! (`birdc show route count`, polled every 20 ms). Then: `withdraw()` on the vgw speaker to the
 //! route leaving the switch's kernel FIB (`ip monitor route`), and `withdraw()` to the
 //! withdrawal UPDATE arriving at a raw TCP peer on loopback.
+//!
+//! For diagnosis: `VGW_BENCH_SENDERS=vgw,bird` runs only those senders, and
+//! `VGW_BENCH_CAPTURE=DIR` records each sender's session on the switch side with `dumpcap`
+//! (`DIR/N-name.pcapng`; the capture costs CPU, so figures taken with it are not comparable);
+//! `VGW_BENCH_DIAG=1` prints the CPU time the receiving BIRD spent on each load.
 
 use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr};
@@ -69,15 +74,37 @@ fn receiver_config(s: &Senders) -> String {
 /// all routes (every 20 ms).
 fn measure(rx: &Bird, proto: &str, n: u64) -> Option<Duration> {
     let start = Instant::now();
+    let cpu0 = cpu_time(rx.pid());
     while start.elapsed() < T {
         if rx.route_count("master4").unwrap_or(0) >= n {
             let t1 = SystemTime::now();
+            if std::env::var_os("VGW_BENCH_DIAG").is_some() {
+                let cpu = cpu_time(rx.pid()).saturating_sub(cpu0);
+                eprintln!(
+                    "    {proto}: receiver BIRD used {:.3} s of CPU",
+                    cpu.as_secs_f64()
+                );
+            }
             let t0 = established_since(rx, proto)?;
             return t1.duration_since(t0).ok();
         }
         std::thread::sleep(Duration::from_millis(20));
     }
     None
+}
+
+/// User + system CPU time of process `pid` so far (`/proc/PID/stat`, in clock ticks of 10 ms).
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    Duration::from_millis(f.iter().sum::<u64>() * 10)
 }
 
 /// When BIRD's protocol `proto` last changed state, from `show protocols`.
@@ -106,6 +133,49 @@ fn established_since(rx: &Bird, proto: &str) -> Option<SystemTime> {
     Some(UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?) + Duration::from_millis(ms))
 }
 
+/// `dumpcap` on the switch's interface towards sender `i`, when `VGW_BENCH_CAPTURE` names a
+/// directory; stopped (and flushed) when dropped.
+struct Capture(Option<std::process::Child>);
+
+impl Capture {
+    fn start(s: &Senders, i: usize, n: u32) -> Capture {
+        let Ok(dir) = std::env::var("VGW_BENCH_CAPTURE") else {
+            return Capture(None);
+        };
+        let file = format!("{dir}/{n}-{}.pcapng", s.hosts[i].0);
+        let child =
+            s.sw.command("dumpcap")
+                .args([
+                    "-q",
+                    "-i",
+                    &format!("eth{}", i + 1),
+                    "-f",
+                    "tcp port 179",
+                    "-w",
+                    &file,
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("dumpcap");
+        std::thread::sleep(Duration::from_millis(500));
+        Capture(Some(child))
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            std::thread::sleep(Duration::from_millis(300));
+            // SIGINT lets dumpcap finish the file.
+            let _ = std::process::Command::new("kill")
+                .args(["-INT", &c.id().to_string()])
+                .status();
+            let _ = c.wait();
+        }
+    }
+}
+
 fn wait_empty(rx: &Bird) {
     wait_until("receiver to forget the routes", T, || {
         Ok(rx.route_count("master4")? == 0)
@@ -125,6 +195,7 @@ fn ns_runtime(h: &Host) -> tokio::runtime::Runtime {
 }
 
 fn run_vgw(s: &Senders, rx: &Bird, n: u32) -> (Duration, tokio::runtime::Runtime, Speaker) {
+    let _cap = Capture::start(s, 0, n);
     let (_, h, tx, rxa) = &s.hosts[0];
     let rt = ns_runtime(h);
     let (tx, rxa) = (tx.clone(), rxa.clone());
@@ -157,6 +228,7 @@ fn run_vgw(s: &Senders, rx: &Bird, n: u32) -> (Duration, tokio::runtime::Runtime
 }
 
 fn run_bird(s: &Senders, rx: &Bird, n: u32) -> Duration {
+    let _cap = Capture::start(s, 1, n);
     let (_, h, tx, rxa) = &s.hosts[1];
     let mut c = format!("router id {tx};\nprotocol device {{}}\nprotocol static {{ ipv4;\n");
     for i in 0..n {
@@ -173,6 +245,7 @@ fn run_bird(s: &Senders, rx: &Bird, n: u32) -> Duration {
 }
 
 fn run_exabgp(s: &Senders, rx: &Bird, n: u32) -> Duration {
+    let _cap = Capture::start(s, 2, n);
     let (_, h, tx, rxa) = &s.hosts[2];
     let mut c = format!(
         "neighbor {rxa} {{\n router-id {tx}; local-address {tx}; local-as 65011; peer-as 65000;\n \
@@ -191,6 +264,7 @@ fn run_exabgp(s: &Senders, rx: &Bird, n: u32) -> Duration {
 /// GoBGP has no static routes in its config; routes are injected from an MRT TABLE_DUMP_V2 file
 /// (`gobgp mrt inject global`) before the neighbor exists, so only the session's load is timed.
 fn run_gobgp(s: &Senders, rx: &Bird, n: u32) -> Option<Duration> {
+    let _cap = Capture::start(s, 3, n);
     let (_, h, tx, rxa) = &s.hosts[3];
     let conf = format!("[global.config]\n  as = 65011\n  router-id = \"{tx}\"\n");
     let g = Gobgp::start(&s.lab, h, &conf).expect("gobgp");
@@ -422,43 +496,66 @@ fn main() {
         .collect();
     let s = topology();
     let rx = Bird::start(&s.lab, &s.sw, &receiver_config(&s)).expect("receiver");
+    let senders =
+        std::env::var("VGW_BENCH_SENDERS").unwrap_or_else(|_| "vgw,bird,exabgp,gobgp".into());
+    let want = |name: &str| senders.split(',').any(|s| s.trim() == name);
     println!("bulk load: Established → receiving BIRD holds all N /32s");
     for &n in &sizes {
-        let (vgw, rt, sp) = run_vgw(&s, &rx, n);
-        println!("  N={n:>6}  vgw    {:>9.3} s", vgw.as_secs_f64());
-        if n == *sizes.first().expect("size") {
-            let fib = withdraw_to_fib(&s, &rt, &sp, 50);
-            println!(
-                "  withdraw() → route gone from the switch's kernel FIB: {}",
-                stats(&fib)
-            );
+        let mut vgw = None;
+        if want("vgw") {
+            let (d, rt, sp) = run_vgw(&s, &rx, n);
+            println!("  N={n:>6}  vgw    {:>9.3} s", d.as_secs_f64());
+            if n == *sizes.first().expect("size") {
+                let fib = withdraw_to_fib(&s, &rt, &sp, 50);
+                println!(
+                    "  withdraw() → route gone from the switch's kernel FIB: {}",
+                    stats(&fib)
+                );
+            }
+            drop(sp);
+            drop(rt);
+            wait_empty(&rx);
+            vgw = Some(d);
         }
-        drop(sp);
-        drop(rt);
-        wait_empty(&rx);
-        let bird = run_bird(&s, &rx, n);
-        println!(
-            "  N={n:>6}  bird   {:>9.3} s   (vgw/bird = {:.2})",
-            bird.as_secs_f64(),
-            vgw.as_secs_f64() / bird.as_secs_f64()
-        );
-        wait_empty(&rx);
-        let exa = run_exabgp(&s, &rx, n);
-        println!(
-            "  N={n:>6}  exabgp {:>9.3} s   (vgw/exabgp = {:.2})",
-            exa.as_secs_f64(),
-            vgw.as_secs_f64() / exa.as_secs_f64()
-        );
-        wait_empty(&rx);
-        match run_gobgp(&s, &rx, n) {
-            Some(gob) => println!(
-                "  N={n:>6}  gobgp  {:>9.3} s   (vgw/gobgp = {:.2})",
-                gob.as_secs_f64(),
-                vgw.as_secs_f64() / gob.as_secs_f64()
+        let ratio = |name: &str, peer: Duration| match vgw {
+            Some(v) => format!(
+                "   (vgw/{name} = {:.2})",
+                v.as_secs_f64() / peer.as_secs_f64()
             ),
-            None => println!("  N={n:>6}  gobgp  did not deliver all routes (see stderr)"),
+            None => String::new(),
+        };
+        if want("bird") {
+            let bird = run_bird(&s, &rx, n);
+            println!(
+                "  N={n:>6}  bird   {:>9.3} s{}",
+                bird.as_secs_f64(),
+                ratio("bird", bird)
+            );
+            wait_empty(&rx);
         }
-        wait_empty(&rx);
+        if want("exabgp") {
+            let exa = run_exabgp(&s, &rx, n);
+            println!(
+                "  N={n:>6}  exabgp {:>9.3} s{}",
+                exa.as_secs_f64(),
+                ratio("exabgp", exa)
+            );
+            wait_empty(&rx);
+        }
+        if want("gobgp") {
+            match run_gobgp(&s, &rx, n) {
+                Some(gob) => println!(
+                    "  N={n:>6}  gobgp  {:>9.3} s{}",
+                    gob.as_secs_f64(),
+                    ratio("gobgp", gob)
+                ),
+                None => println!("  N={n:>6}  gobgp  did not deliver all routes (see stderr)"),
+            }
+            wait_empty(&rx);
+        }
+    }
+    if !want("vgw") {
+        return;
     }
     let wire = withdraw_to_wire(200);
     println!(
