@@ -150,3 +150,57 @@ fn ctrl_c_tears_the_lab_down() {
         );
     }
 }
+
+const PANIC_HELPER_ENV: &str = "VGW_LAB_PANIC_HELPER";
+
+/// Run as a child by `a_panicking_test_tears_its_lab_down`: builds a lab, starts a process in
+/// it, prints where, and panics.
+#[test]
+fn panic_helper() {
+    if std::env::var_os(PANIC_HELPER_ENV).is_none() {
+        return; // only meaningful as the child of the test below
+    }
+    let lab = Lab::new("panic").unwrap();
+    let h = lab.host("victim").unwrap();
+    let spawned = lab.spawn(&h, Command::new("sleep").arg("300")).unwrap();
+    println!(
+        "READY {} {} {}",
+        h.netns(),
+        spawned.pid,
+        lab.dir().display()
+    );
+    panic!("a test failing with its lab up");
+}
+
+#[test]
+fn a_panicking_test_tears_its_lab_down() {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "panic_helper", "--nocapture"])
+        .env(PANIC_HELPER_ENV, "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the helper panicked");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let ready = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("READY "))
+        .unwrap_or_else(|| panic!("helper output: {stdout}"));
+    let mut parts = ready.split_whitespace();
+    let (ns, pid, dir) = (
+        parts.next().unwrap().to_string(),
+        parts.next().unwrap().to_string(),
+        parts.next().unwrap().to_string(),
+    );
+    assert!(
+        !lab_namespaces().contains(&ns),
+        "the namespace went with the panic"
+    );
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "the process inside was killed"
+    );
+    assert!(
+        !std::path::Path::new(&dir).exists(),
+        "the lab's temp dir was removed"
+    );
+}
