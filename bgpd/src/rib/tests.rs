@@ -260,3 +260,47 @@ fn message_size_limit_holds_for_every_size() {
         }
     }
 }
+
+#[test]
+fn session_restart_resends_the_table_and_forgets_what_was_sent() {
+    let c = ctx(false, false);
+    let mut rib = AdjRibOut::new();
+    let attrs = Arc::new(RouteAttrs::default());
+    let p = v4_hosts(3);
+    for &q in &p {
+        rib.announce(q, attrs.clone());
+    }
+    assert_eq!(rib.flush(&c).len(), 1);
+    assert_eq!(rib.sent_len(), 3);
+    rib.withdraw(p[2]);
+    rib.reset();
+    // Session down: the peer has nothing, and nothing is owed to it either.
+    assert_eq!((rib.sent_len(), rib.sent_routes()), (0, vec![]));
+    assert!(rib.has_pending());
+    rib.withdraw(p[1]);
+    let ups = rib.flush(&c);
+    let (reach, unreach) = wire(&ups, &c);
+    assert_eq!(reach, [p[0]].into_iter().collect());
+    assert!(
+        unreach.is_empty(),
+        "no withdrawal for routes the new session never had"
+    );
+    assert_eq!(rib.sent_routes(), vec![(p[0], RouteAttrs::default())]);
+    assert_eq!(rib.desired_len(), 1);
+}
+
+#[test]
+fn refresh_keeps_an_owed_withdrawal() {
+    let c = ctx(false, false);
+    let mut rib = AdjRibOut::new();
+    let p = v4_hosts(2);
+    rib.announce(p[0], Arc::new(RouteAttrs::default()));
+    rib.announce(p[1], Arc::new(RouteAttrs::default()));
+    rib.flush(&c);
+    rib.withdraw(p[1]);
+    rib.refresh(Family::IPV4_UNICAST);
+    let (reach, unreach) = wire(&rib.flush(&c), &c);
+    assert_eq!(reach, [p[0]].into_iter().collect());
+    assert_eq!(unreach, [p[1]].into_iter().collect());
+    assert_eq!(rib.sent_len(), 1);
+}
