@@ -11,7 +11,7 @@
 //! Every task is owned by an [`AbortOnDrop`]: dropping the last `Speaker` ends the speaker task,
 //! which drops the neighbors, which aborts their tasks and closes their sockets.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex};
@@ -163,7 +163,24 @@ impl Speaker {
         &self,
         routes: impl IntoIterator<Item = (Prefix, RouteAttrs)>,
     ) -> Result<(), SpeakerError> {
-        let v = routes.into_iter().map(|(p, a)| (p, Arc::new(a))).collect();
+        // One shared copy per attribute set: the Adj-RIB-Outs then compare and count
+        // references on one allocation instead of one per route.
+        let mut seen: HashMap<RouteAttrs, Arc<RouteAttrs>> = HashMap::new();
+        let mut last: Option<Arc<RouteAttrs>> = None;
+        let v = routes
+            .into_iter()
+            .map(|(p, a)| {
+                let shared = match &last {
+                    Some(l) if **l == a => l.clone(),
+                    _ => seen
+                        .entry(a)
+                        .or_insert_with_key(|a| Arc::new(a.clone()))
+                        .clone(),
+                };
+                last = Some(shared.clone());
+                (p, shared)
+            })
+            .collect();
         self.ask(|r| Command::Announce(v, r)).await
     }
 
