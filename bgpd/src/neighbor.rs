@@ -163,7 +163,7 @@ impl Shared {
     pub fn state(&self) -> NeighborState {
         let mut counters = self.counters;
         counters.prefixes_in = self.rib_in.len() as u64;
-        counters.prefixes_out = self.rib_out.sent_routes().len() as u64;
+        counters.prefixes_out = self.rib_out.sent_len() as u64;
         NeighborState {
             name: self.name.clone(),
             address: self.address,
@@ -667,14 +667,27 @@ impl Neighbor {
         if updates.is_empty() {
             return;
         }
-        let mut buf = BytesMut::with_capacity(updates.len() * 512);
+        {
+            let mut s = lock(&self.shared);
+            s.counters.messages_out += updates.len() as u64;
+            s.counters.updates_out += updates.len() as u64;
+        }
+        // Encoded and written in slices of about WRITE_BATCH octets: the peer starts on the
+        // first UPDATEs while we encode the rest, and each write is still one large syscall.
+        let mut buf = BytesMut::with_capacity(WRITE_BATCH + ctx.codec.max_message_len());
         for u in updates {
             Message::Update(u).encode_into(&mut buf, &ctx.codec);
-            let mut s = lock(&self.shared);
-            s.counters.messages_out += 1;
-            s.counters.updates_out += 1;
+            if buf.len() >= WRITE_BATCH {
+                self.write(&buf).await;
+                buf.clear();
+                if self.conn.is_none() {
+                    return;
+                }
+            }
         }
-        self.write(&buf).await;
+        if !buf.is_empty() {
+            self.write(&buf).await;
+        }
     }
 
     async fn send(&mut self, m: &Message) {
@@ -716,6 +729,9 @@ impl Neighbor {
         lock(&self.shared).local_address = None;
     }
 }
+
+/// How many octets of UPDATEs are encoded before they are written to the socket.
+const WRITE_BATCH: usize = 64 * 1024;
 
 /// Sends a NOTIFICATION on a connection we are not keeping, and closes it.
 async fn reject(mut stream: TcpStream, n: Notification) {
