@@ -80,6 +80,15 @@ impl Histogram {
         self.max
     }
 
+    /// Add every sample of `other` (the histograms of consecutive windows make the whole).
+    pub fn merge(&mut self, other: &Histogram) {
+        for (c, o) in self.counts.iter_mut().zip(&other.counts) {
+            *c += o;
+        }
+        self.total += other.total;
+        self.max = self.max.max(other.max);
+    }
+
     pub fn clear(&mut self) {
         *self = Histogram::default();
     }

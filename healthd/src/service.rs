@@ -11,7 +11,9 @@
 //!
 //! The dispatcher sleeps until the earliest deadline (absolute, `sleep_until`) or until woken
 //! by a change (`Notify`), starts every due check as its own task, and goes back to sleep. The
-//! check task runs the check, then applies the result under the lock and publishes events.
+//! check task runs the check, then applies the result under the lock and publishes events;
+//! when checks were waiting for a concurrency slot, it takes the earliest of them and runs it
+//! next, so a backlog costs no extra task or dispatcher wake-up per check.
 //! Time comes from `tokio::time`, so tests run the whole service on a paused, virtual clock.
 //! Dropping the [`HealthService`] aborts the dispatcher, the watchdog and running checks.
 
@@ -263,41 +265,64 @@ async fn dispatch_loop(shared: Arc<Shared>) {
     }
 }
 
-async fn run_one(shared: Arc<Shared>, due: Due) {
-    let started = shared.now();
-    let fut = shared.runner.run(due.spec.clone(), due.target.clone());
-    let result = match AssertUnwindSafe(fut).catch_unwind().await {
-        Ok(r) => r,
-        Err(_) => CheckResult::new(
-            Outcome::down(Reason::Internal(format!(
-                "the {} check of {} panicked",
-                due.spec.probe.kind(),
-                due.target.id
-            ))),
-            shared.now().saturating_sub(started),
-        ),
-    };
-    let now = shared.now();
-    let (events, replan, done) = {
-        let mut core = shared.core();
-        let (events, replan) = core.complete(
-            due.ticket,
-            &due.target.id,
-            due.deadline,
-            started,
-            result,
-            now,
-        );
-        (events, replan, core.first_round_done())
-    };
-    for e in events {
-        tracing::info!(target_id = %e.target_id, from = %e.from, to = %e.to, reason = %e.reason, "health changed");
-        // No subscriber is not an error: the state stays readable through `latest`.
-        let _ = shared.events.send(e);
-    }
-    shared.publish_first_round(done);
-    if replan {
-        shared.wake.notify_one();
+/// Run `due`, apply its result, and while checks are waiting for a free concurrency slot,
+/// run the next one in the same task: under a backlog the slot this check frees goes straight
+/// to the earliest waiting check, without a new task and a wake-up of the dispatcher per
+/// check (which would add work exactly when there is too much).
+async fn run_one(shared: Arc<Shared>, mut due: Due) {
+    loop {
+        let started = shared.now();
+        let fut = shared.runner.run(due.spec.clone(), due.target.clone());
+        let result = match AssertUnwindSafe(fut).catch_unwind().await {
+            Ok(r) => r,
+            Err(_) => CheckResult::new(
+                Outcome::down(Reason::Internal(format!(
+                    "the {} check of {} panicked",
+                    due.spec.probe.kind(),
+                    due.target.id
+                ))),
+                shared.now().saturating_sub(started),
+            ),
+        };
+        let now = shared.now();
+        let (events, replan, done, next) = {
+            let mut core = shared.core();
+            let was_full = core.is_full();
+            let (events, replan) = core.complete(
+                due.ticket,
+                &due.target.id,
+                due.deadline,
+                started,
+                result,
+                now,
+            );
+            // Only a check that is due now and was held back by the limit: everything else
+            // is the dispatcher's (it sleeps until the next deadline).
+            let next = if was_full {
+                core.poll_due_max(now, 1).pop()
+            } else {
+                None
+            };
+            (events, replan, core.first_round_done(), next)
+        };
+        for e in events {
+            tracing::info!(target_id = %e.target_id, from = %e.from, to = %e.to, reason = %e.reason, "health changed");
+            // No subscriber is not an error: the state stays readable through `latest`.
+            let _ = shared.events.send(e);
+        }
+        shared.publish_first_round(done);
+        match next {
+            // The freed slot is taken again: the dispatcher, waiting for a free slot, has
+            // nothing to do yet. (`replan` for an earlier deadline cannot arise while every
+            // slot is busy: the dispatcher then waits for a completion, not a deadline.)
+            Some(n) => due = n,
+            None => {
+                if replan {
+                    shared.wake.notify_one();
+                }
+                return;
+            }
+        }
     }
 }
 

@@ -25,8 +25,8 @@ use clap::{Parser, Subcommand};
 use nix::sys::resource::{getrusage, UsageWho};
 use vgw_health::spec::{Probe, TcpProbe};
 use vgw_health::{
-    check, parse_duration, CheckSpec, HealthService, Hysteresis, SchedulerConfig, ServiceOptions,
-    Target, Timing,
+    check, parse_duration, CheckResult, CheckSpec, HealthService, Hysteresis, Runner,
+    SchedulerConfig, ServiceOptions, Target, Timing,
 };
 
 #[derive(Parser)]
@@ -63,6 +63,13 @@ enum Cmd {
         addrs: u8,
         #[arg(long, default_value_t = 1024)]
         concurrency: usize,
+        /// Print one line per second (checks, failures, lateness p99/max, running).
+        #[arg(long)]
+        timeline: bool,
+        /// `tcp`: real TCP checks; `none`: a check that returns "up" at once, to measure
+        /// the scheduler and the runtime alone.
+        #[arg(long, default_value = "tcp")]
+        probe: String,
     },
     /// (internal) Run the listeners: accept and close, until stdin closes.
     Serve {
@@ -75,6 +82,68 @@ static FIRST_FAILURE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 fn loopback(i: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + i))
+}
+
+/// Machine-wide TCP counters from /proc/net/netstat that show a listener that did not keep
+/// up (its accept queue full: the SYN or the final ACK dropped, the client retransmits later).
+fn listen_drops() -> (u64, u64) {
+    let Ok(text) = std::fs::read_to_string("/proc/net/netstat") else {
+        return (0, 0);
+    };
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("TcpExt:")).collect();
+    let (Some(names), Some(values)) = (lines.first(), lines.get(1)) else {
+        return (0, 0);
+    };
+    let mut overflows = 0;
+    let mut drops = 0;
+    for (n, v) in names.split_whitespace().zip(values.split_whitespace()) {
+        match n {
+            "ListenOverflows" => overflows = v.parse().unwrap_or(0),
+            "ListenDrops" => drops = v.parse().unwrap_or(0),
+            _ => {}
+        }
+    }
+    (overflows, drops)
+}
+
+/// CPU seconds (user + system) used so far by process `pid`, from /proc/PID/stat.
+fn cpu_seconds_of(pid: u32) -> f64 {
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return f64::NAN;
+    };
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let Some(rest) = text.rsplit_once(')').map(|(_, r)| r) else {
+        return f64::NAN;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks = |i: usize| {
+        f.get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    // In USER_HZ, which the kernel fixes at 100 for /proc on every architecture we run on.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Nanoseconds the threads of process `pid` spent on a CPU and runnable but waiting for one
+/// (summed over /proc/PID/task/*/schedstat): the second is the time the machine's other load
+/// took from this process.
+fn sched_times(pid: u32) -> (u64, u64) {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return (0, 0);
+    };
+    let (mut run, mut wait) = (0u64, 0u64);
+    for t in dir.flatten() {
+        if let Ok(text) = std::fs::read_to_string(t.path().join("schedstat")) {
+            let mut f = text
+                .split_whitespace()
+                .map(|v| v.parse::<u64>().unwrap_or(0));
+            run += f.next().unwrap_or(0);
+            wait += f.next().unwrap_or(0);
+        }
+    }
+    (run, wait)
 }
 
 /// Listener child process; killed (by PID) when dropped.
@@ -92,7 +161,18 @@ impl Drop for Listeners {
 
 fn start_listeners(n: u8) -> Result<Listeners, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find own binary: {e}"))?;
-    let mut child = Command::new(exe)
+    // The listeners stand in for remote real servers, so they run in their own session:
+    // with the kernel's autogroup scheduling (sched_autogroup_enabled) a process in the
+    // checker's session would take its CPU from the checker's share. `setsid` execs in
+    // place (the child is not a group leader), so the PID stays the listener's.
+    let mut cmd = if std::path::Path::new("/usr/bin/setsid").exists() {
+        let mut c = Command::new("/usr/bin/setsid");
+        c.arg(exe);
+        c
+    } else {
+        Command::new(exe)
+    };
+    let mut child = cmd
         .args(["serve", "--addrs", &n.to_string()])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -130,9 +210,16 @@ fn serve(n: u8) -> Result<(), String> {
     rt.block_on(async move {
         let mut out = std::io::stdout().lock();
         for i in 0..n {
-            let l = tokio::net::TcpListener::bind((loopback(i), 0))
-                .await
+            // A deep accept queue (tokio's default backlog is 1024; the kernel caps it at
+            // net.core.somaxconn): when this process is starved of CPU for a moment, a full
+            // queue drops SYNs, and the client's retransmission comes after 1 s, past the
+            // check timeout, so a busy machine would show up as failed checks.
+            let sock = tokio::net::TcpSocket::new_v4().map_err(|e| e.to_string())?;
+            sock.bind(SocketAddr::new(loopback(i), 0))
                 .map_err(|e| format!("bind {}: {e}", loopback(i)))?;
+            let l = sock
+                .listen(65535)
+                .map_err(|e| format!("listen {}: {e}", loopback(i)))?;
             let a = l.local_addr().map_err(|e| e.to_string())?;
             writeln!(out, "{a}").map_err(|e| e.to_string())?;
             tokio::spawn(async move {
@@ -180,6 +267,19 @@ fn tcp_spec(interval: Duration, timeout: Duration) -> CheckSpec {
         hysteresis: Hysteresis::new(1, 1),
         doubt_interval: None,
     })
+}
+
+/// A check that is up at once: the scheduler, the service and the runtime without any I/O.
+struct NullRunner;
+
+impl Runner for NullRunner {
+    fn run(
+        &self,
+        _spec: Arc<CheckSpec>,
+        _target: Target,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = CheckResult> + Send>> {
+        Box::pin(async { CheckResult::new(vgw_health::Outcome::up(), Duration::ZERO) })
+    }
 }
 
 /// Run `concurrency` loops of `one` for `secs`; returns (ok, failed) counts.
@@ -343,20 +443,27 @@ fn schedule(
     threads: usize,
     n_addrs: u8,
     concurrency: usize,
+    timeline: bool,
+    probe: &str,
 ) -> Result<(), String> {
     let interval = parse_duration(interval).map_err(|e| e.to_string())?;
+    let runner: Arc<dyn Runner> = match probe {
+        "tcp" => Arc::new(vgw_health::RealRunner),
+        "none" => Arc::new(NullRunner),
+        other => return Err(format!("--probe {other:?}: expected tcp or none")),
+    };
     let listeners = start_listeners(n_addrs)?;
     let addrs = listeners.addrs.clone();
     let rt = runtime(threads)?;
     rt.block_on(async move {
-        let svc = HealthService::start(ServiceOptions {
+        let svc = HealthService::start_with_runner(ServiceOptions {
             scheduler: SchedulerConfig {
                 max_concurrency: concurrency,
                 stall_threshold: Duration::from_millis(500),
                 seed: 7,
             },
             ..ServiceOptions::default()
-        });
+        }, runner);
         let h = svc.handle();
         let mut wd = h.watchdog_events();
         let timeout = (interval / 2).max(Duration::from_millis(100));
@@ -374,13 +481,69 @@ fn schedule(
             ));
         }
         tokio::time::sleep(interval).await;
+        // Reasons of the failures during the measurement (every failure is a transition to
+        // down with rise = fall = 1); a lagging receiver is counted, not hidden.
+        let mut events = h.subscribe();
+        let addr_names: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+        let reasons = tokio::spawn(async move {
+            let mut by_reason: std::collections::BTreeMap<String, u64> = Default::default();
+            loop {
+                match events.recv().await {
+                    Ok(e) if e.to == vgw_health::State::Down => {
+                        let mut text = e.reason.to_string();
+                        for a in &addr_names {
+                            text = text.replace(a.as_str(), "ADDR");
+                        }
+                        *by_reason.entry(text).or_default() += 1;
+                    }
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        *by_reason.entry("(events lost: receiver lagged)".into()).or_default() += n;
+                    }
+                    Err(_) => return by_reason,
+                }
+            }
+        });
         h.reset_lateness();
         let s0 = h.stats();
         let cpu0 = cpu_seconds();
+        let child_cpu0 = cpu_seconds_of(listeners.child.id());
+        let (lo0, ld0) = listen_drops();
+        let sched0 = sched_times(std::process::id());
         let t0 = Instant::now();
-        tokio::time::sleep(Duration::from_secs(secs)).await;
+        let start = tokio::time::Instant::now();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        // One window per second: its lateness histogram is merged into the whole and printed
+        // with --timeline, so a burst of lateness can be placed in time.
+        let mut lateness = vgw_health::histogram::Histogram::default();
+        let mut prev = s0.clone();
+        let mut worst_secs = Vec::new();
+        for sec in 1..=secs {
+            tokio::time::sleep_until(start + Duration::from_secs(sec)).await;
+            let s = h.stats();
+            h.reset_lateness();
+            let w = &s.start_lateness;
+            lateness.merge(w);
+            worst_secs.push((w.quantile(0.99), sec));
+            if timeline {
+                println!(
+                    "t={sec:>3}s  completed {:>6}  failed {:>5}  skipped {:>5}  running {:>5}  late p50 {:>8.3} ms  p99 {:>8.3} ms  max {:>8.3} ms",
+                    s.completed - prev.completed,
+                    s.failed - prev.failed,
+                    s.skipped_slots - prev.skipped_slots,
+                    s.running,
+                    ms(w.quantile(0.5)),
+                    ms(w.quantile(0.99)),
+                    ms(w.max()),
+                );
+            }
+            prev = s;
+        }
         let el = t0.elapsed().as_secs_f64();
         let cpu = cpu_seconds() - cpu0;
+        let child_cpu = cpu_seconds_of(listeners.child.id()) - child_cpu0;
+        let (lo1, ld1) = listen_drops();
+        let sched1 = sched_times(std::process::id());
         let s = h.stats();
         let mut down = 0;
         for i in 0..targets {
@@ -396,16 +559,26 @@ fn schedule(
                 stalls += 1;
             }
         }
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        println!("# {targets} TCP targets at {interval:?} for {secs} s, {threads} runtime threads, concurrency limit {concurrency}");
-        println!("checks completed : {} ({:.0}/s)", s.completed - s0.completed, (s.completed - s0.completed) as f64 / el);
+        println!("# {targets} {probe} targets at {interval:?} for {secs} s, {threads} runtime threads, concurrency limit {concurrency}");
+        println!("checks completed : {} ({:.0}/s), failed {}", s.completed - s0.completed, (s.completed - s0.completed) as f64 / el, s.failed - s0.failed);
         println!("start lateness   : p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms  ({} samples)",
-            ms(s.start_lateness.quantile(0.5)), ms(s.start_lateness.quantile(0.99)), ms(s.start_lateness.max()), s.start_lateness.count());
+            ms(lateness.quantile(0.5)), ms(lateness.quantile(0.99)), ms(lateness.max()), lateness.count());
+        worst_secs.sort();
+        let worst: Vec<String> = worst_secs.iter().rev().take(3).map(|(p, t)| format!("t={t}s {:.1} ms", ms(*p))).collect();
+        println!("worst seconds    : p99 {}", worst.join(", "));
         println!("skipped slots    : {}", s.skipped_slots - s0.skipped_slots);
-        println!("targets not up   : {down}");
+        println!("targets not up   : {down} (at the end)");
         println!("watchdog stalls  : {stalls}");
-        println!("cpu              : {cpu:.2} s over {el:.1} s = {:.1}% of one core", cpu / el * 100.0);
+        println!("cpu              : {cpu:.2} s over {el:.1} s = {:.1}% of one core; listener process {:.1}%", cpu / el * 100.0, child_cpu / el * 100.0);
+        let (run_s, wait_s) = ((sched1.0 - sched0.0) as f64 / 1e9, (sched1.1 - sched0.1) as f64 / 1e9);
+        println!("runnable, no cpu : {wait_s:.2} s summed over threads ({:.1}% of the time on a CPU, {run_s:.2} s): the machine's other load", wait_s / run_s.max(1e-9) * 100.0);
+        println!("listen queue     : {} overflows, {} drops (machine-wide TcpExt counters)", lo1.saturating_sub(lo0), ld1.saturating_sub(ld0));
         drop(svc);
+        if let Ok(Ok(by_reason)) = tokio::time::timeout(Duration::from_secs(2), reasons).await {
+            for (r, n) in by_reason {
+                println!("  failure        : {n} x {r}");
+            }
+        }
         drop(listeners);
         Ok(())
     })
@@ -427,7 +600,18 @@ fn main() {
             threads,
             addrs,
             concurrency,
-        } => schedule(targets, &interval, secs, threads, addrs, concurrency),
+            timeline,
+            probe,
+        } => schedule(
+            targets,
+            &interval,
+            secs,
+            threads,
+            addrs,
+            concurrency,
+            timeline,
+            &probe,
+        ),
         Cmd::Serve { addrs } => serve(addrs),
     };
     if let Err(e) = r {

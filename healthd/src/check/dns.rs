@@ -225,7 +225,7 @@ async fn tcp_exchange(
     id: u16,
     query: &[u8],
 ) -> Result<(), Reason> {
-    let mut stream = sock::tcp_connect(ctx, peer).await?;
+    let mut stream = sock::tcp_connect(ctx, peer, true).await?;
     let len = u16::try_from(query.len())
         .map_err(|_| DnsFailure::Encode("query longer than 65535 bytes".to_string()))?;
     let mut framed = Vec::with_capacity(query.len() + 2);

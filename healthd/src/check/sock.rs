@@ -30,8 +30,14 @@ fn source_for(ctx: &Ctx<'_>, peer: &SocketAddr) -> Result<Option<SocketAddr>, Re
     }
 }
 
-/// Connect a TCP probe to `peer` with source address and mark applied.
-pub(crate) async fn tcp_connect(ctx: &Ctx<'_>, peer: SocketAddr) -> Result<TcpStream, Reason> {
+/// Connect a TCP probe to `peer` with source address and mark applied. `will_send`: the
+/// check writes a request (Nagle is then turned off so it is not delayed); a bare connect
+/// check saves the system call.
+pub(crate) async fn tcp_connect(
+    ctx: &Ctx<'_>,
+    peer: SocketAddr,
+    will_send: bool,
+) -> Result<TcpStream, Reason> {
     let socket = match peer {
         SocketAddr::V4(_) => TcpSocket::new_v4(),
         SocketAddr::V6(_) => TcpSocket::new_v6(),
@@ -49,8 +55,10 @@ pub(crate) async fn tcp_connect(ctx: &Ctx<'_>, peer: SocketAddr) -> Result<TcpSt
     }
     match ctx.within("connecting", socket.connect(peer)).await? {
         Ok(stream) => {
-            // Health checks are tiny exchanges; do not let Nagle delay the request.
-            let _ = stream.set_nodelay(true);
+            if will_send {
+                // Health checks are tiny exchanges; do not let Nagle delay the request.
+                let _ = stream.set_nodelay(true);
+            }
             if !ctx.net.graceful_close {
                 // Reset on close: every checker reads the reply it needs before dropping the
                 // stream, so nothing unsent is lost, and no TIME_WAIT is left behind.

@@ -8,7 +8,7 @@ use crate::spec::TcpProbe;
 
 pub async fn check(probe: &TcpProbe, ctx: &Ctx<'_>) -> Result<(), Reason> {
     let peer = ctx.net.peer(ctx.target);
-    let mut stream = sock::tcp_connect(ctx, peer).await?;
+    let mut stream = sock::tcp_connect(ctx, peer, probe.send.is_some()).await?;
     if let Some(send) = &probe.send {
         ctx.within("sending", stream.write_all(send))
             .await?

@@ -156,7 +156,11 @@ fn phases_are_spread_over_the_interval() {
         per_ms[r.deadline.as_millis() as usize] += 1;
     }
     let max = per_ms.iter().max().copied().unwrap_or(0);
-    assert!(max <= 30, "burst of {max} checks in one millisecond");
+    let min = per_ms.iter().min().copied().unwrap_or(0);
+    assert!(
+        (8..=12).contains(&min) && (8..=12).contains(&max),
+        "uneven: {min}..{max} checks per millisecond (10 expected)"
+    );
 }
 
 #[test]
@@ -200,7 +204,11 @@ fn overrunning_check_skips_slots_instead_of_bursting() {
         );
     }
     assert_eq!(sim.max_running, 1);
-    assert_eq!(s.stats().skipped_slots as usize, 2 * (sim.runs.len() - 1));
+    // Every completed check skipped exactly two slots (the last one may complete before the
+    // end of the simulation while its next run falls after it).
+    let st = s.stats();
+    assert!(st.completed + 1 >= sim.runs.len() as u64, "{st:?}");
+    assert_eq!(st.skipped_slots, 2 * st.completed);
 }
 
 #[test]

@@ -62,7 +62,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 pub async fn check(probe: &HttpProbe, ctx: &Ctx<'_>) -> Result<(), Reason> {
     let peer = ctx.net.peer(ctx.target);
-    let tcp = sock::tcp_connect(ctx, peer).await?;
+    let tcp = sock::tcp_connect(ctx, peer, true).await?;
     let mut stream: Box<dyn Stream> = match &probe.tls {
         None => Box::new(tcp),
         Some(tls) => {
