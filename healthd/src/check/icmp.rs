@@ -265,22 +265,32 @@ pub async fn check(probe: &IcmpProbe, ctx: &Ctx<'_>) -> Result<(), Reason> {
             }
         };
         let packet = buf.get(..n).unwrap_or_default();
-        let verdict = echo.classify(packet, !ping_socket && !v6);
-        match verdict {
-            // An echo reply must come from the host we pinged; an unreachable may come from
-            // a router on the way.
-            Received::Reply if from.ip() == target => return Ok(()),
-            Received::Unreachable { icmp_type, code } => {
-                return Err(IcmpFailure::Unreachable {
-                    from: from.ip(),
-                    target,
-                    icmp_type,
-                    code,
-                }
-                .into())
-            }
-            Received::Reply | Received::NotOurs => ignored = ignored.saturating_add(1),
+        match judge(
+            echo.classify(packet, !ping_socket && !v6),
+            from.ip(),
+            target,
+        ) {
+            Some(Ok(())) => return Ok(()),
+            Some(Err(e)) => return Err(e.into()),
+            None => ignored = ignored.saturating_add(1),
         }
+    }
+}
+
+/// What a classified packet from `from` means for the echo sent to `target`: `Some(Ok)` up,
+/// `Some(Err)` down, `None` not an answer (keep waiting, counted as ignored). An echo reply
+/// must come from the host pinged, whatever its contents (a copy of our token from another
+/// host proves nothing about the target); an unreachable may come from a router on the way.
+pub fn judge(received: Received, from: IpAddr, target: IpAddr) -> Option<Result<(), IcmpFailure>> {
+    match received {
+        Received::Reply if from == target => Some(Ok(())),
+        Received::Unreachable { icmp_type, code } => Some(Err(IcmpFailure::Unreachable {
+            from,
+            target,
+            icmp_type,
+            code,
+        })),
+        Received::Reply | Received::NotOurs => None,
     }
 }
 
@@ -376,6 +386,40 @@ mod tests {
                 code: 3
             }
         );
+    }
+
+    #[test]
+    fn reply_from_the_wrong_host_is_ignored() {
+        let target: IpAddr = "10.0.0.2".parse().expect("ip");
+        let other: IpAddr = "10.0.0.9".parse().expect("ip");
+        let router: IpAddr = "10.0.0.254".parse().expect("ip");
+        // A perfect copy of our reply (token included) from another host: not an answer.
+        assert_eq!(judge(Received::Reply, other, target), None);
+        let mapped: IpAddr = "::ffff:10.0.0.2".parse().expect("ip");
+        assert_eq!(judge(Received::Reply, mapped, target), None);
+        assert_eq!(judge(Received::Reply, target, target), Some(Ok(())));
+        assert_eq!(judge(Received::NotOurs, target, target), None);
+        // Unreachable from a router on the path is an answer, and names the router.
+        assert_eq!(
+            judge(
+                Received::Unreachable {
+                    icmp_type: 3,
+                    code: 1
+                },
+                router,
+                target
+            ),
+            Some(Err(IcmpFailure::Unreachable {
+                from: router,
+                target,
+                icmp_type: 3,
+                code: 1
+            }))
+        );
+        let t6: IpAddr = "fd00::2".parse().expect("ip");
+        let o6: IpAddr = "fd00::9".parse().expect("ip");
+        assert_eq!(judge(Received::Reply, o6, t6), None);
+        assert_eq!(judge(Received::Reply, t6, t6), Some(Ok(())));
     }
 
     #[test]
