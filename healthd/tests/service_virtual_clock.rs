@@ -341,3 +341,27 @@ async fn a_panicking_check_is_a_failed_check() {
     assert!(reason.contains("panicked"), "{reason}");
     assert_eq!(h.stats().running, 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn backlog_keeps_every_slot_busy() {
+    // 2 slots, 100 targets at 1 s, 100 ms checks: demand 100/s, capacity 20/s. A freed slot
+    // goes to the next waiting check at once (the completing task runs it), so the service
+    // does exactly 20 checks per second, never more than 2 at a time.
+    let fake = Fake::new(|_, _| (Duration::from_millis(100), true));
+    let svc = HealthService::start_with_runner(options(2), fake.clone());
+    let h = svc.handle();
+    for i in 0..100 {
+        h.add(target(i), spec(SEC, 1, 1)).expect("add");
+    }
+    tokio::time::sleep(5 * SEC).await;
+    let c0 = h.stats().completed;
+    tokio::time::sleep(10 * SEC).await;
+    let done = h.stats().completed - c0;
+    assert!((199..=201).contains(&done), "{done} checks in 10 s");
+    assert_eq!(fake.max.load(Ordering::SeqCst), 2);
+    // Every target still gets its turn: the waiting checks go earliest deadline first.
+    let starved: Vec<usize> = (0..100)
+        .filter(|i| fake.starts_of(&format!("t{i}")).len() < 2)
+        .collect();
+    assert!(starved.is_empty(), "never re-checked: {starved:?}");
+}
