@@ -5,14 +5,17 @@
 //! One receiving BIRD ("the switch", kernel export on) gets the same N /32s from, in turn, a
 //! vgw speaker, a BIRD, ExaBGP and GoBGP, each in its own namespace. Measured per sender: from
 //! the moment the receiver shows the session Established to the moment it holds all N routes
-//! (`birdc show route count`, polled every 20 ms). Then: `withdraw()` on the vgw speaker to the
+//! (`birdc show route count`, polled every 20 ms, from before the sender starts, for every
+//! sender alike). Then: `withdraw()` on the vgw speaker to the
 //! route leaving the switch's kernel FIB (`ip monitor route`), and `withdraw()` to the
 //! withdrawal UPDATE arriving at a raw TCP peer on loopback.
 //!
 //! For diagnosis: `VGW_BENCH_SENDERS=vgw,bird` runs only those senders, and
 //! `VGW_BENCH_CAPTURE=DIR` records each sender's session on the switch side with `dumpcap`
 //! (`DIR/N-name.pcapng`; the capture costs CPU, so figures taken with it are not comparable);
-//! `VGW_BENCH_DIAG=1` prints the CPU time the receiving BIRD spent on each load.
+//! `VGW_BENCH_ROUNDS=R` repeats every size R times (senders interleaved) and ends with the
+//! median of each; `VGW_BENCH_DIAG=1` prints, per load, the receiver's route count at every poll
+//! and the CPU time the receiving BIRD spent.
 
 use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr};
@@ -71,18 +74,38 @@ fn receiver_config(s: &Senders) -> String {
 
 /// Established → all `n` routes in the receiver, as seen by the receiver: the session's
 /// "since" time (BIRD's `timeformat protocol iso long ms`) to the first count poll that shows
-/// all routes (every 20 ms).
+/// all routes (every 20 ms). Called through [`timed`], which starts it before the sender.
 fn measure(rx: &Bird, proto: &str, n: u64) -> Option<Duration> {
     let start = Instant::now();
     let cpu0 = cpu_time(rx.pid());
+    let own0 = cpu_time(std::process::id());
+    let mut polls = Vec::new();
     while start.elapsed() < T {
-        if rx.route_count("master4").unwrap_or(0) >= n {
+        let count = rx.route_count("master4").unwrap_or(0);
+        polls.push((SystemTime::now(), count));
+        if count >= n {
             let t1 = SystemTime::now();
             if std::env::var_os("VGW_BENCH_DIAG").is_some() {
+                if let Some(t0) = established_since(rx, proto) {
+                    let trail: Vec<String> = polls
+                        .iter()
+                        .filter_map(|(t, c)| {
+                            let ms = t.duration_since(t0).ok()?.as_millis();
+                            Some(format!("{ms}:{}k", c / 1000))
+                        })
+                        .collect();
+                    eprintln!(
+                        "    {proto}: ms since Established:routes {}",
+                        trail.join(" ")
+                    );
+                }
                 let cpu = cpu_time(rx.pid()).saturating_sub(cpu0);
+                let own = cpu_time(std::process::id()).saturating_sub(own0);
                 eprintln!(
-                    "    {proto}: receiver BIRD used {:.3} s of CPU",
-                    cpu.as_secs_f64()
+                    "    {proto}: receiver BIRD used {:.3} s of CPU, this process (polling, \
+                     and the vgw speaker when it sends) {:.3} s",
+                    cpu.as_secs_f64(),
+                    own.as_secs_f64()
                 );
             }
             let t0 = established_since(rx, proto)?;
@@ -91,6 +114,24 @@ fn measure(rx: &Bird, proto: &str, n: u64) -> Option<Duration> {
         std::thread::sleep(Duration::from_millis(20));
     }
     None
+}
+
+/// Runs `start_sender` while `measure` polls the receiver from a second thread. Polling starts
+/// before the sender does, for every sender alike: `show route count` walks the receiver's
+/// table and its answers wait behind the UPDATEs being processed, so a poller that only began
+/// once a slow-starting sender (BIRD parsing 100,000 static routes) was already up would spare
+/// that sender's load the polling every other sender's load pays.
+fn timed<R>(
+    rx: &Bird,
+    proto: &str,
+    n: u32,
+    start_sender: impl FnOnce() -> R,
+) -> (Option<Duration>, R) {
+    std::thread::scope(|sc| {
+        let poller = sc.spawn(|| measure(rx, proto, u64::from(n)));
+        let r = start_sender();
+        (poller.join().ok().flatten(), r)
+    })
 }
 
 /// User + system CPU time of process `pid` so far (`/proc/PID/stat`, in clock ticks of 10 ms).
@@ -199,8 +240,8 @@ fn run_vgw(s: &Senders, rx: &Bird, n: u32) -> (Duration, tokio::runtime::Runtime
     let (_, h, tx, rxa) = &s.hosts[0];
     let rt = ns_runtime(h);
     let (tx, rxa) = (tx.clone(), rxa.clone());
-    let speaker = rt
-        .block_on(rt.spawn(async move {
+    let (d, speaker) = timed(rx, "p_vgw", n, || {
+        rt.block_on(rt.spawn(async move {
             let sp = Speaker::start(SpeakerConfig {
                 asn: 65011,
                 router_id: tx.parse().expect("id"),
@@ -222,8 +263,9 @@ fn run_vgw(s: &Senders, rx: &Bird, n: u32) -> (Duration, tokio::runtime::Runtime
             sp.add_neighbor(nb).await.expect("neighbor");
             sp
         }))
-        .expect("task");
-    let d = measure(rx, "p_vgw", u64::from(n)).expect("vgw: receiver never held all routes");
+        .expect("task")
+    });
+    let d = d.expect("vgw: receiver never held all routes");
     (d, rt, speaker)
 }
 
@@ -238,8 +280,10 @@ fn run_bird(s: &Senders, rx: &Bird, n: u32) -> Duration {
         "}}\nprotocol bgp sw {{ local {tx} as 65011; neighbor {rxa} as 65000; \
          ipv4 {{ import none; export all; next hop self; }}; }}\n"
     ));
-    let b = Bird::start(&s.lab, h, &c).expect("sender bird");
-    let d = measure(rx, "p_bird", u64::from(n)).expect("bird: receiver never held all routes");
+    let (d, b) = timed(rx, "p_bird", n, || {
+        Bird::start(&s.lab, h, &c).expect("sender bird")
+    });
+    let d = d.expect("bird: receiver never held all routes");
     b.stop().expect("stop");
     d
 }
@@ -255,8 +299,10 @@ fn run_exabgp(s: &Senders, rx: &Bird, n: u32) -> Duration {
         c.push_str(&format!("  route {}/32 next-hop {tx};\n", host_route(i)));
     }
     c.push_str(" }\n}\n");
-    let e = Exabgp::start(&s.lab, h, &c).expect("exabgp");
-    let d = measure(rx, "p_exabgp", u64::from(n)).expect("exabgp: receiver never held all");
+    let (d, e) = timed(rx, "p_exabgp", n, || {
+        Exabgp::start(&s.lab, h, &c).expect("exabgp")
+    });
+    let d = d.expect("exabgp: receiver never held all");
     s.lab.stop(e.pid(), Duration::from_secs(5)).ok();
     d
 }
@@ -282,9 +328,10 @@ fn run_gobgp(s: &Senders, rx: &Bird, n: u32) -> Option<Duration> {
             break;
         }
     }
-    g.gobgp(&["neighbor", "add", rxa, "as", "65000"])
-        .expect("neighbor");
-    let d = measure(rx, "p_gobgp", u64::from(n));
+    let (d, ()) = timed(rx, "p_gobgp", n, || {
+        g.gobgp(&["neighbor", "add", rxa, "as", "65000"])
+            .expect("neighbor");
+    });
     if d.is_none() {
         eprintln!(
             "gobgp: receiver never held {n} routes; gobgp rib summary: {:?}; neighbors: {:?}",
@@ -472,6 +519,19 @@ fn hex_open() -> Vec<u8> {
     m
 }
 
+fn record<'a>(times: &mut Vec<(u32, &'a str, Vec<Duration>)>, n: u32, name: &'a str, d: Duration) {
+    match times.iter_mut().find(|(k, s, _)| *k == n && *s == name) {
+        Some((_, _, v)) => v.push(d),
+        None => times.push((n, name, vec![d])),
+    }
+}
+
+fn median(v: &[Duration]) -> Duration {
+    let mut s = v.to_vec();
+    s.sort();
+    s.get(s.len() / 2).copied().unwrap_or_default()
+}
+
 fn stats(v: &[Duration]) -> String {
     let mut s: Vec<f64> = v.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
     s.sort_by(|a, b| a.total_cmp(b));
@@ -499,13 +559,20 @@ fn main() {
     let senders =
         std::env::var("VGW_BENCH_SENDERS").unwrap_or_else(|_| "vgw,bird,exabgp,gobgp".into());
     let want = |name: &str| senders.split(',').any(|s| s.trim() == name);
+    let mut times: Vec<(u32, &str, Vec<Duration>)> = Vec::new();
+    let rounds: usize = std::env::var("VGW_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     println!("bulk load: Established → receiving BIRD holds all N /32s");
-    for &n in &sizes {
+    for (n, round) in sizes.iter().flat_map(|&n| (0..rounds).map(move |r| (n, r))) {
         let mut vgw = None;
         if want("vgw") {
             let (d, rt, sp) = run_vgw(&s, &rx, n);
             println!("  N={n:>6}  vgw    {:>9.3} s", d.as_secs_f64());
-            if n == *sizes.first().expect("size") {
+            record(&mut times, n, "vgw", d);
+            if n == *sizes.first().expect("size") && round == 0 {
                 let fib = withdraw_to_fib(&s, &rt, &sp, 50);
                 println!(
                     "  withdraw() → route gone from the switch's kernel FIB: {}",
@@ -526,6 +593,7 @@ fn main() {
         };
         if want("bird") {
             let bird = run_bird(&s, &rx, n);
+            record(&mut times, n, "bird", bird);
             println!(
                 "  N={n:>6}  bird   {:>9.3} s{}",
                 bird.as_secs_f64(),
@@ -535,6 +603,7 @@ fn main() {
         }
         if want("exabgp") {
             let exa = run_exabgp(&s, &rx, n);
+            record(&mut times, n, "exabgp", exa);
             println!(
                 "  N={n:>6}  exabgp {:>9.3} s{}",
                 exa.as_secs_f64(),
@@ -544,14 +613,39 @@ fn main() {
         }
         if want("gobgp") {
             match run_gobgp(&s, &rx, n) {
-                Some(gob) => println!(
-                    "  N={n:>6}  gobgp  {:>9.3} s{}",
-                    gob.as_secs_f64(),
-                    ratio("gobgp", gob)
-                ),
+                Some(gob) => {
+                    record(&mut times, n, "gobgp", gob);
+                    println!(
+                        "  N={n:>6}  gobgp  {:>9.3} s{}",
+                        gob.as_secs_f64(),
+                        ratio("gobgp", gob)
+                    )
+                }
                 None => println!("  N={n:>6}  gobgp  did not deliver all routes (see stderr)"),
             }
             wait_empty(&rx);
+        }
+    }
+    if rounds > 1 {
+        println!("medians of {rounds} rounds, interleaved:");
+        for (n, name, v) in &times {
+            let m = median(v);
+            let vgw = times
+                .iter()
+                .find(|(k, s, _)| k == n && *s == "vgw")
+                .map(|(_, _, v)| median(v));
+            let ratio = match vgw {
+                Some(g) if *name != "vgw" => {
+                    format!("   (vgw/{name} = {:.2})", g.as_secs_f64() / m.as_secs_f64())
+                }
+                _ => String::new(),
+            };
+            println!(
+                "  N={n:>6}  {name:<6} {:>9.3} s{ratio}   (min {:.3}, max {:.3})",
+                m.as_secs_f64(),
+                v.iter().min().copied().unwrap_or_default().as_secs_f64(),
+                v.iter().max().copied().unwrap_or_default().as_secs_f64()
+            );
         }
     }
     if !want("vgw") {
