@@ -3,11 +3,14 @@
 //! `cargo bench -p vgw-bgp --bench bulk_load` (env `VGW_BENCH_SIZES=10000,100000`).
 //!
 //! One receiving BIRD ("the switch", kernel export on) gets the same N /32s from, in turn, a
-//! vgw speaker, a BIRD, ExaBGP and GoBGP, each in its own namespace. Measured per sender: from
-//! the moment the receiver shows the session Established to the moment it holds all N routes
-//! (`birdc show route count`, polled every 20 ms, from before the sender starts, for every
-//! sender alike). Then: `withdraw()` on the vgw speaker to the
-//! route leaving the switch's kernel FIB (`ip monitor route`), and `withdraw()` to the
+//! vgw speaker, a BIRD, ExaBGP and GoBGP, each in its own namespace. Measured per sender, from
+//! the moment the receiver shows the session Established (its `show protocols` "since", ms) to
+//! the moment its kernel protocol has put the N-th of the routes into the switch namespace's FIB,
+//! timestamped by a netlink listener on the IPv4 route group in that namespace (started once,
+//! before any sender, the same for every sender). Also printed, as before: Established to the
+//! first `birdc show route count` poll (every 20 ms, from before the sender starts, for every
+//! sender alike) that shows all N routes in BIRD's table. Then: `withdraw()` on the vgw speaker
+//! to the route leaving the switch's kernel FIB (`ip monitor route`), and `withdraw()` to the
 //! withdrawal UPDATE arriving at a raw TCP peer on loopback.
 //!
 //! For diagnosis: `VGW_BENCH_SENDERS=vgw,bird` runs only those senders, and
@@ -17,10 +20,12 @@
 //! median of each; `VGW_BENCH_DIAG=1` prints, per load, the receiver's route count at every poll
 //! and the CPU time the receiving BIRD spent.
 
+use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::Stdio;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::io::AsyncReadExt;
@@ -72,10 +77,186 @@ fn receiver_config(s: &Senders) -> String {
     c
 }
 
+/// What the netlink listener has seen of the switch's kernel FIB: the bench's /32s present,
+/// and when their count first reached `target` since the last [`FibWatch::arm`].
+#[derive(Default)]
+struct FibState {
+    present: HashSet<u32>,
+    target: usize,
+    full_at: Option<SystemTime>,
+    overflows: u64,
+}
+
+/// A netlink listener (RTMGRP_IPV4_ROUTE) in the switch namespace, on its own thread: every
+/// RTM_NEWROUTE / RTM_DELROUTE for a /32 in the bench's range (from 10.100.0.0) is applied to
+/// [`FibState`], stamped with the wall clock when `recv` returned the batch that held it. One
+/// listener serves every sender, so the end-of-load signal is taken the same way for all of them.
+#[derive(Clone)]
+struct FibWatch(Arc<(Mutex<FibState>, Condvar)>);
+
+impl FibWatch {
+    fn start(sw: &Host) -> FibWatch {
+        let w = FibWatch(Arc::default());
+        let w2 = w.clone();
+        let (tx, rx) = mpsc::channel();
+        sw.spawn_thread(move || {
+            let fd = match netlink_route_socket() {
+                Ok(fd) => fd,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = tx.send(Ok(()));
+            w2.listen(&fd);
+        })
+        .expect("netlink thread");
+        rx.recv().expect("netlink thread").expect("netlink socket");
+        w
+    }
+
+    fn listen(&self, fd: &OwnedFd) {
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let r = nix::sys::socket::recv(
+                fd.as_raw_fd(),
+                &mut buf,
+                nix::sys::socket::MsgFlags::empty(),
+            );
+            let now = SystemTime::now();
+            let r = match r {
+                Ok(r) => r,
+                Err(nix::errno::Errno::ENOBUFS) => {
+                    self.0 .0.lock().expect("fib").overflows += 1;
+                    continue;
+                }
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => {
+                    eprintln!("netlink listener: {e}");
+                    return;
+                }
+            };
+            let (lock, cv) = &*self.0;
+            let mut st = lock.lock().expect("fib");
+            for (kind, dst) in route_events(&buf[..r]) {
+                if kind == libc::RTM_NEWROUTE {
+                    st.present.insert(dst);
+                    if st.full_at.is_none() && st.target > 0 && st.present.len() >= st.target {
+                        st.full_at = Some(now);
+                    }
+                } else {
+                    st.present.remove(&dst);
+                }
+            }
+            cv.notify_all();
+        }
+    }
+
+    /// Waits for the FIB to hold none of the bench's routes, then watches for `n` of them.
+    fn arm(&self, n: u32) {
+        let (lock, cv) = &*self.0;
+        let st = lock.lock().expect("fib");
+        let (mut st, to) = cv
+            .wait_timeout_while(st, T, |s| !s.present.is_empty())
+            .expect("fib");
+        assert!(
+            !to.timed_out(),
+            "switch FIB still holds {} routes",
+            st.present.len()
+        );
+        st.target = n as usize;
+        st.full_at = None;
+        st.overflows = 0;
+    }
+
+    /// When the FIB first held all armed routes (waiting up to `T` for it).
+    fn full_at(&self) -> Option<SystemTime> {
+        let (lock, cv) = &*self.0;
+        let st = lock.lock().expect("fib");
+        let (st, _) = cv
+            .wait_timeout_while(st, T, |s| s.full_at.is_none() && s.overflows == 0)
+            .expect("fib");
+        if st.overflows > 0 {
+            eprintln!(
+                "netlink listener overflowed {} times: FIB time not valid",
+                st.overflows
+            );
+            return None;
+        }
+        st.full_at
+    }
+}
+
+/// A NETLINK_ROUTE socket in the calling thread's namespace, joined to the IPv4 route group,
+/// with a receive buffer large enough for 100,000 notifications in one burst.
+fn netlink_route_socket() -> nix::Result<OwnedFd> {
+    use nix::sys::socket::{
+        bind, setsockopt, socket, sockopt, AddressFamily, NetlinkAddr, SockFlag, SockProtocol,
+        SockType,
+    };
+    let fd = socket(
+        AddressFamily::Netlink,
+        SockType::Raw,
+        SockFlag::SOCK_CLOEXEC,
+        SockProtocol::NetlinkRoute,
+    )?;
+    setsockopt(&fd, sockopt::RcvBufForce, &(256 << 20))?;
+    bind(
+        fd.as_raw_fd(),
+        &NetlinkAddr::new(0, libc::RTMGRP_IPV4_ROUTE as u32),
+    )?;
+    Ok(fd)
+}
+
+/// (RTM_NEWROUTE or RTM_DELROUTE, destination) for every IPv4 /32 of the 2^20 from 10.100.0.0
+/// in a batch of netlink messages (nlmsghdr 16 octets, rtmsg 12, then rtattrs; RTA_DST = 1).
+fn route_events(mut b: &[u8]) -> Vec<(u16, u32)> {
+    let mut v = Vec::new();
+    let u16at = |b: &[u8], i: usize| u16::from_ne_bytes([b[i], b[i + 1]]);
+    while b.len() >= 16 {
+        let len = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as usize;
+        if len < 16 || len > b.len() {
+            break;
+        }
+        let kind = u16at(b, 4);
+        let m = &b[16..len];
+        if (kind == libc::RTM_NEWROUTE || kind == libc::RTM_DELROUTE)
+            && m.len() >= 12
+            && i32::from(m[0]) == libc::AF_INET
+            && m[1] == 32
+        {
+            let mut a = &m[12..];
+            while a.len() >= 4 {
+                let alen = usize::from(u16at(a, 0));
+                if alen < 4 || alen > a.len() {
+                    break;
+                }
+                if u16at(a, 2) == libc::RTA_DST && alen == 8 {
+                    let dst = u32::from_be_bytes([a[4], a[5], a[6], a[7]]);
+                    if dst.wrapping_sub(BASE) < 1 << 20 {
+                        v.push((kind, dst));
+                    }
+                }
+                a = &a[((alen + 3) & !3).min(a.len())..];
+            }
+        }
+        b = &b[((len + 3) & !3).min(b.len())..];
+    }
+    v
+}
+
+/// One load, both ways: Established → N-th route in the switch's kernel FIB (netlink), and
+/// Established → first count poll showing all N in BIRD's table.
+#[derive(Clone, Copy)]
+struct Load {
+    fib: Duration,
+    poll: Duration,
+}
+
 /// Established → all `n` routes in the receiver, as seen by the receiver: the session's
 /// "since" time (BIRD's `timeformat protocol iso long ms`) to the first count poll that shows
 /// all routes (every 20 ms). Called through [`timed`], which starts it before the sender.
-fn measure(rx: &Bird, proto: &str, n: u64) -> Option<Duration> {
+fn measure(rx: &Bird, fib: &FibWatch, proto: &str, n: u64) -> Option<Load> {
     let start = Instant::now();
     let cpu0 = cpu_time(rx.pid());
     let own0 = cpu_time(std::process::id());
@@ -108,8 +289,12 @@ fn measure(rx: &Bird, proto: &str, n: u64) -> Option<Duration> {
                     own.as_secs_f64()
                 );
             }
+            let full = fib.full_at()?;
             let t0 = established_since(rx, proto)?;
-            return t1.duration_since(t0).ok();
+            return Some(Load {
+                fib: full.duration_since(t0).ok()?,
+                poll: t1.duration_since(t0).ok()?,
+            });
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -123,12 +308,14 @@ fn measure(rx: &Bird, proto: &str, n: u64) -> Option<Duration> {
 /// that sender's load the polling every other sender's load pays.
 fn timed<R>(
     rx: &Bird,
+    fib: &FibWatch,
     proto: &str,
     n: u32,
     start_sender: impl FnOnce() -> R,
-) -> (Option<Duration>, R) {
+) -> (Option<Load>, R) {
+    fib.arm(n);
     std::thread::scope(|sc| {
-        let poller = sc.spawn(|| measure(rx, proto, u64::from(n)));
+        let poller = sc.spawn(|| measure(rx, fib, proto, u64::from(n)));
         let r = start_sender();
         (poller.join().ok().flatten(), r)
     })
@@ -235,12 +422,17 @@ fn ns_runtime(h: &Host) -> tokio::runtime::Runtime {
     .expect("rt")
 }
 
-fn run_vgw(s: &Senders, rx: &Bird, n: u32) -> (Duration, tokio::runtime::Runtime, Speaker) {
+fn run_vgw(
+    s: &Senders,
+    rx: &Bird,
+    fib: &FibWatch,
+    n: u32,
+) -> (Load, tokio::runtime::Runtime, Speaker) {
     let _cap = Capture::start(s, 0, n);
     let (_, h, tx, rxa) = &s.hosts[0];
     let rt = ns_runtime(h);
     let (tx, rxa) = (tx.clone(), rxa.clone());
-    let (d, speaker) = timed(rx, "p_vgw", n, || {
+    let (d, speaker) = timed(rx, fib, "p_vgw", n, || {
         rt.block_on(rt.spawn(async move {
             let sp = Speaker::start(SpeakerConfig {
                 asn: 65011,
@@ -269,7 +461,7 @@ fn run_vgw(s: &Senders, rx: &Bird, n: u32) -> (Duration, tokio::runtime::Runtime
     (d, rt, speaker)
 }
 
-fn run_bird(s: &Senders, rx: &Bird, n: u32) -> Duration {
+fn run_bird(s: &Senders, rx: &Bird, fib: &FibWatch, n: u32) -> Load {
     let _cap = Capture::start(s, 1, n);
     let (_, h, tx, rxa) = &s.hosts[1];
     let mut c = format!("router id {tx};\nprotocol device {{}}\nprotocol static {{ ipv4;\n");
@@ -280,7 +472,7 @@ fn run_bird(s: &Senders, rx: &Bird, n: u32) -> Duration {
         "}}\nprotocol bgp sw {{ local {tx} as 65011; neighbor {rxa} as 65000; \
          ipv4 {{ import none; export all; next hop self; }}; }}\n"
     ));
-    let (d, b) = timed(rx, "p_bird", n, || {
+    let (d, b) = timed(rx, fib, "p_bird", n, || {
         Bird::start(&s.lab, h, &c).expect("sender bird")
     });
     let d = d.expect("bird: receiver never held all routes");
@@ -288,7 +480,7 @@ fn run_bird(s: &Senders, rx: &Bird, n: u32) -> Duration {
     d
 }
 
-fn run_exabgp(s: &Senders, rx: &Bird, n: u32) -> Duration {
+fn run_exabgp(s: &Senders, rx: &Bird, fib: &FibWatch, n: u32) -> Load {
     let _cap = Capture::start(s, 2, n);
     let (_, h, tx, rxa) = &s.hosts[2];
     let mut c = format!(
@@ -299,7 +491,7 @@ fn run_exabgp(s: &Senders, rx: &Bird, n: u32) -> Duration {
         c.push_str(&format!("  route {}/32 next-hop {tx};\n", host_route(i)));
     }
     c.push_str(" }\n}\n");
-    let (d, e) = timed(rx, "p_exabgp", n, || {
+    let (d, e) = timed(rx, fib, "p_exabgp", n, || {
         Exabgp::start(&s.lab, h, &c).expect("exabgp")
     });
     let d = d.expect("exabgp: receiver never held all");
@@ -309,7 +501,7 @@ fn run_exabgp(s: &Senders, rx: &Bird, n: u32) -> Duration {
 
 /// GoBGP has no static routes in its config; routes are injected from an MRT TABLE_DUMP_V2 file
 /// (`gobgp mrt inject global`) before the neighbor exists, so only the session's load is timed.
-fn run_gobgp(s: &Senders, rx: &Bird, n: u32) -> Option<Duration> {
+fn run_gobgp(s: &Senders, rx: &Bird, fib: &FibWatch, n: u32) -> Option<Load> {
     let _cap = Capture::start(s, 3, n);
     let (_, h, tx, rxa) = &s.hosts[3];
     let conf = format!("[global.config]\n  as = 65011\n  router-id = \"{tx}\"\n");
@@ -328,7 +520,7 @@ fn run_gobgp(s: &Senders, rx: &Bird, n: u32) -> Option<Duration> {
             break;
         }
     }
-    let (d, ()) = timed(rx, "p_gobgp", n, || {
+    let (d, ()) = timed(rx, fib, "p_gobgp", n, || {
         g.gobgp(&["neighbor", "add", rxa, "as", "65000"])
             .expect("neighbor");
     });
@@ -519,11 +711,30 @@ fn hex_open() -> Vec<u8> {
     m
 }
 
-fn record<'a>(times: &mut Vec<(u32, &'a str, Vec<Duration>)>, n: u32, name: &'a str, d: Duration) {
+type Times<'a> = Vec<(u32, &'a str, Vec<Load>)>;
+
+fn record<'a>(times: &mut Times<'a>, n: u32, name: &'a str, d: Load) {
     match times.iter_mut().find(|(k, s, _)| *k == n && *s == name) {
         Some((_, _, v)) => v.push(d),
         None => times.push((n, name, vec![d])),
     }
+}
+
+/// "FIB 0.123 s   (poll 0.145 s)" with ratios to vgw's load `vgw` when given.
+fn show(d: Load, vgw: Option<Load>, name: &str) -> String {
+    let ratio = |v: Duration, p: Duration| match vgw {
+        Some(_) if name != "vgw" => {
+            format!(" (vgw/{name} = {:.2})", v.as_secs_f64() / p.as_secs_f64())
+        }
+        _ => String::new(),
+    };
+    format!(
+        "FIB {:>7.3} s{}   poll {:>7.3} s{}",
+        d.fib.as_secs_f64(),
+        vgw.map(|g| ratio(g.fib, d.fib)).unwrap_or_default(),
+        d.poll.as_secs_f64(),
+        vgw.map(|g| ratio(g.poll, d.poll)).unwrap_or_default()
+    )
 }
 
 fn median(v: &[Duration]) -> Duration {
@@ -555,28 +766,32 @@ fn main() {
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     let s = topology();
+    let fib = FibWatch::start(&s.sw);
     let rx = Bird::start(&s.lab, &s.sw, &receiver_config(&s)).expect("receiver");
     let senders =
         std::env::var("VGW_BENCH_SENDERS").unwrap_or_else(|_| "vgw,bird,exabgp,gobgp".into());
     let want = |name: &str| senders.split(',').any(|s| s.trim() == name);
-    let mut times: Vec<(u32, &str, Vec<Duration>)> = Vec::new();
+    let mut times: Times = Vec::new();
     let rounds: usize = std::env::var("VGW_BENCH_ROUNDS")
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(1)
         .max(1);
-    println!("bulk load: Established → receiving BIRD holds all N /32s");
+    println!(
+        "bulk load: Established → N-th /32 in the receiving BIRD's kernel FIB (netlink), \
+         and → first count poll showing all N in its table"
+    );
     for (n, round) in sizes.iter().flat_map(|&n| (0..rounds).map(move |r| (n, r))) {
         let mut vgw = None;
         if want("vgw") {
-            let (d, rt, sp) = run_vgw(&s, &rx, n);
-            println!("  N={n:>6}  vgw    {:>9.3} s", d.as_secs_f64());
+            let (d, rt, sp) = run_vgw(&s, &rx, &fib, n);
+            println!("  N={n:>6}  vgw    {}", show(d, None, "vgw"));
             record(&mut times, n, "vgw", d);
             if n == *sizes.first().expect("size") && round == 0 {
-                let fib = withdraw_to_fib(&s, &rt, &sp, 50);
+                let fibw = withdraw_to_fib(&s, &rt, &sp, 50);
                 println!(
                     "  withdraw() → route gone from the switch's kernel FIB: {}",
-                    stats(&fib)
+                    stats(&fibw)
                 );
             }
             drop(sp);
@@ -584,42 +799,23 @@ fn main() {
             wait_empty(&rx);
             vgw = Some(d);
         }
-        let ratio = |name: &str, peer: Duration| match vgw {
-            Some(v) => format!(
-                "   (vgw/{name} = {:.2})",
-                v.as_secs_f64() / peer.as_secs_f64()
-            ),
-            None => String::new(),
-        };
         if want("bird") {
-            let bird = run_bird(&s, &rx, n);
+            let bird = run_bird(&s, &rx, &fib, n);
             record(&mut times, n, "bird", bird);
-            println!(
-                "  N={n:>6}  bird   {:>9.3} s{}",
-                bird.as_secs_f64(),
-                ratio("bird", bird)
-            );
+            println!("  N={n:>6}  bird   {}", show(bird, vgw, "bird"));
             wait_empty(&rx);
         }
         if want("exabgp") {
-            let exa = run_exabgp(&s, &rx, n);
+            let exa = run_exabgp(&s, &rx, &fib, n);
             record(&mut times, n, "exabgp", exa);
-            println!(
-                "  N={n:>6}  exabgp {:>9.3} s{}",
-                exa.as_secs_f64(),
-                ratio("exabgp", exa)
-            );
+            println!("  N={n:>6}  exabgp {}", show(exa, vgw, "exabgp"));
             wait_empty(&rx);
         }
         if want("gobgp") {
-            match run_gobgp(&s, &rx, n) {
+            match run_gobgp(&s, &rx, &fib, n) {
                 Some(gob) => {
                     record(&mut times, n, "gobgp", gob);
-                    println!(
-                        "  N={n:>6}  gobgp  {:>9.3} s{}",
-                        gob.as_secs_f64(),
-                        ratio("gobgp", gob)
-                    )
+                    println!("  N={n:>6}  gobgp  {}", show(gob, vgw, "gobgp"));
                 }
                 None => println!("  N={n:>6}  gobgp  did not deliver all routes (see stderr)"),
             }
@@ -627,24 +823,32 @@ fn main() {
         }
     }
     if rounds > 1 {
-        println!("medians of {rounds} rounds, interleaved:");
+        println!(
+            "medians of {rounds} rounds, interleaved (FIB and poll medians taken separately):"
+        );
+        let med = |v: &[Load]| {
+            let f: Vec<Duration> = v.iter().map(|d| d.fib).collect();
+            let p: Vec<Duration> = v.iter().map(|d| d.poll).collect();
+            (
+                Load {
+                    fib: median(&f),
+                    poll: median(&p),
+                },
+                f.iter().min().copied().unwrap_or_default(),
+                f.iter().max().copied().unwrap_or_default(),
+            )
+        };
         for (n, name, v) in &times {
-            let m = median(v);
+            let (m, lo, hi) = med(v);
             let vgw = times
                 .iter()
                 .find(|(k, s, _)| k == n && *s == "vgw")
-                .map(|(_, _, v)| median(v));
-            let ratio = match vgw {
-                Some(g) if *name != "vgw" => {
-                    format!("   (vgw/{name} = {:.2})", g.as_secs_f64() / m.as_secs_f64())
-                }
-                _ => String::new(),
-            };
+                .map(|(_, _, v)| med(v).0);
             println!(
-                "  N={n:>6}  {name:<6} {:>9.3} s{ratio}   (min {:.3}, max {:.3})",
-                m.as_secs_f64(),
-                v.iter().min().copied().unwrap_or_default().as_secs_f64(),
-                v.iter().max().copied().unwrap_or_default().as_secs_f64()
+                "  N={n:>6}  {name:<6} {}   (FIB min {:.3}, max {:.3})",
+                show(m, vgw, name),
+                lo.as_secs_f64(),
+                hi.as_secs_f64()
             );
         }
     }
