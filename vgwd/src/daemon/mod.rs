@@ -15,7 +15,6 @@
 
 pub mod addr;
 pub mod api;
-pub mod bgp;
 pub mod core;
 pub mod effects;
 pub mod handle;
@@ -24,6 +23,7 @@ pub mod ipvs;
 pub mod metrics;
 pub mod notify;
 pub mod ospf;
+pub mod routing;
 pub mod routing_view;
 pub mod sync;
 
@@ -102,7 +102,7 @@ pub async fn run(opts: Options, config: Config) -> Result<(), DaemonError> {
         interface = addresses.interface(),
         "VIP addresses go on this interface"
     );
-    let announcer = bgp::RoutingAnnouncer::start(&config)
+    let announcer = routing::RoutingAnnouncer::start(&config)
         .await
         .map_err(DaemonError::Routing)?;
     let speaker = announcer.speaker().zip(config.bgp.as_ref().map(|b| b.asn));

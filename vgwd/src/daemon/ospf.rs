@@ -1,4 +1,4 @@
-//! The OSPF half of the [`super::bgp::RoutingAnnouncer`]: one vgw-ospf router on the
+//! The OSPF half of the [`super::routing::RoutingAnnouncer`]: one vgw-ospf router on the
 //! `[[ospf.interface]]`s, each VIP an AS-external (E2) LSA (see `ospf/README.md` for why).
 //!
 //! Attributes map onto the metric: `[ospf] metric` normally, plus the `standby`
@@ -33,7 +33,8 @@ pub struct OspfRouter {
     instance: Instance,
     task: InstanceTask,
     settings: (Ipv4Addr, config::Ospf),
-    announced: BTreeMap<Ipv4Addr, u32>,
+    /// What each VIP is announced with; its metric follows from `[ospf] metric`.
+    announced: BTreeMap<Ipv4Addr, Attributes>,
 }
 
 impl std::fmt::Debug for OspfRouter {
@@ -143,12 +144,11 @@ impl OspfRouter {
     /// Announces (or re-announces with a new metric) a VIP.
     pub async fn announce(&mut self, vip: IpAddr, a: &Attributes) -> Result<(), EffectError> {
         let addr = v4(vip)?;
-        let m = metric(self.settings.1.metric, a);
         self.instance
-            .announce(Prefix::new(addr, 32), m)
+            .announce(Prefix::new(addr, 32), metric(self.settings.1.metric, a))
             .await
             .map_err(|e| EffectError(format!("OSPF announce {vip}: {e}")))?;
-        self.announced.insert(addr, m);
+        self.announced.insert(addr, a.clone());
         Ok(())
     }
 
@@ -176,19 +176,12 @@ impl OspfRouter {
         let (instance, task) = Instance::spawn(router_config(router_id, o));
         self.instance = instance;
         self.task = task;
-        let old_base = self.settings.1.metric;
         self.settings = (router_id, o.clone());
-        for (addr, m) in self.announced.clone() {
-            // Keep the drain/standby offset the VIP had; only the base changed.
-            let m = if m == DRAIN_METRIC {
-                m
-            } else {
-                (m - old_base.min(m) + o.metric).min(DRAIN_METRIC - 1)
-            };
-            if let Err(e) = self.instance.announce(Prefix::new(addr, 32), m).await {
+        for (addr, a) in &self.announced {
+            let m = metric(o.metric, a);
+            if let Err(e) = self.instance.announce(Prefix::new(*addr, 32), m).await {
                 warn!(vip = %addr, "cannot re-announce over OSPF: {e}");
             }
-            self.announced.insert(addr, m);
         }
     }
 

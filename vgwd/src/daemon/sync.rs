@@ -19,12 +19,16 @@ pub struct SyncPlan {
     pub start: Vec<DaemonConfig>,
 }
 
-/// The daemon settings for one role.
-pub fn daemon_config(s: &Sync, role: SyncRole) -> DaemonConfig {
-    let state = match role {
+fn state_of(role: SyncRole) -> DaemonState {
+    match role {
         SyncRole::Master => DaemonState::Master,
         SyncRole::Backup => DaemonState::Backup,
-    };
+    }
+}
+
+/// The daemon settings for one role.
+pub fn daemon_config(s: &Sync, role: SyncRole) -> DaemonConfig {
+    let state = state_of(role);
     DaemonConfig {
         sync_maxlen: s.max_len,
         mcast_group: s.group,
@@ -52,11 +56,8 @@ pub fn plan(want: Option<&Sync>, running: &[DaemonConfig]) -> SyncPlan {
         return SyncPlan::default();
     };
     let mut out = SyncPlan::default();
-    for state in [DaemonState::Master, DaemonState::Backup] {
-        let role = match state {
-            DaemonState::Master => SyncRole::Master,
-            DaemonState::Backup => SyncRole::Backup,
-        };
+    for role in [SyncRole::Master, SyncRole::Backup] {
+        let state = state_of(role);
         let desired = want
             .roles
             .contains(&role)
